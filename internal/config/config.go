@@ -71,8 +71,8 @@ type PyPI struct {
 
 // Upstream configures how moat talks to registries.
 type Upstream struct {
-	Timeout          time.Duration `yaml:"timeout"`           // whole metadata request
-	ArtifactTimeout  time.Duration `yaml:"artifact_timeout"`  // whole artifact download
+	Timeout          time.Duration `yaml:"timeout"`          // whole metadata request
+	ArtifactTimeout  time.Duration `yaml:"artifact_timeout"` // whole artifact download
 	MaxArtifactBytes int64         `yaml:"max_artifact_bytes"`
 	MaxMetadataBytes int64         `yaml:"max_metadata_bytes"`
 	CAFile           string        `yaml:"ca_file"` // extra roots, added to the system pool

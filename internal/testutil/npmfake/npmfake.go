@@ -31,13 +31,13 @@ import (
 type Fault int
 
 const (
-	FaultNone          Fault = iota
-	FaultWrongIntegrity      // serve different bytes than the packument's integrity
-	FaultTruncated           // declare the full Content-Length, send half, close
-	FaultSlow                // sleep Registry.SlowDelay before answering
-	Fault500                 // answer 500
-	FaultReset               // hijack and close the connection without a response
-	FaultNoIntegrity         // packument carries neither integrity nor shasum
+	FaultNone           Fault = iota
+	FaultWrongIntegrity       // serve different bytes than the packument's integrity
+	FaultTruncated            // declare the full Content-Length, send half, close
+	FaultSlow                 // sleep Registry.SlowDelay before answering
+	Fault500                  // answer 500
+	FaultReset                // hijack and close the connection without a response
+	FaultNoIntegrity          // packument carries neither integrity nor shasum
 )
 
 // Version is one published version.

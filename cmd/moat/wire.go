@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/moatproject/moat/internal/config"
+	"github.com/moatproject/moat/scan"
+	"github.com/moatproject/moat/scan/features"
+	"github.com/moatproject/moat/scan/rules"
+)
+
+// scannerOptions is what the scanner wiring needs from flags and config.
+type scannerOptions struct {
+	Timeout time.Duration // per artifact; 0 = scan.DefaultTimeout
+	// Classifier is "model" (the ONNX model) or "rules" (the transparent
+	// rule layer); "" means the default.
+	Classifier string
+	Model      string // model directory; "" = the embedded model
+	ORTLibrary string // libonnxruntime path; "" = search
+	Logger     *slog.Logger
+}
+
+// scannerOptionsFrom takes the scanner settings of a loaded config.
+func scannerOptionsFrom(cfg config.Config, log *slog.Logger) scannerOptions {
+	return scannerOptions{
+		Timeout:    cfg.Scan.Timeout,
+		Classifier: cfg.Scan.Classifier,
+		Model:      cfg.Scan.Model,
+		ORTLibrary: cfg.Scan.ORTLibrary,
+		Logger:     log,
+	}
+}
+
+// buildScanner wires the tree-sitter extractor and a classifier into a
+// scan.Scanner. The returned function releases them (parsers, model
+// session) and must be called when the scanner is no longer used.
+func buildScanner(opts scannerOptions) (*scan.Scanner, func() error, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cl, closeCl, err := newClassifier(opts, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	ex := features.New(features.Options{Logger: log})
+	s := scan.New(ex, cl, scan.Options{Timeout: opts.Timeout, Logger: log})
+	closeAll := func() error {
+		err := ex.Close()
+		if cerr := closeCl(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return s, closeAll, nil
+}
+
+// newClassifier picks the classifier named by opts.Classifier.
+func newClassifier(opts scannerOptions, log *slog.Logger) (scan.Classifier, func() error, error) {
+	noop := func() error { return nil }
+	switch opts.Classifier {
+	case "", "rules":
+		return rules.New(), noop, nil
+	case "model":
+		// TODO(model): load scan/model here (opts.Model, opts.ORTLibrary).
+		// Until it is wired, the rule layer stands in for it.
+		log.Debug("model classifier not wired yet; using the rule classifier", "rules", rules.Version)
+		return rules.New(), noop, nil
+	default:
+		return nil, nil, fmt.Errorf("scan.classifier: unknown classifier %q (want model or rules)", opts.Classifier)
+	}
+}

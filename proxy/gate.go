@@ -1,0 +1,407 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/moatproject/moat/internal/audit"
+	"github.com/moatproject/moat/internal/store"
+	"github.com/moatproject/moat/policy"
+	"github.com/moatproject/moat/scan"
+)
+
+// GateStore is what the artifact gate needs from moat's store.
+type GateStore interface {
+	PutBlob(ctx context.Context, r io.Reader, wantSHA256 string) (string, int64, error)
+	OpenBlob(ctx context.Context, sha string) (*os.File, int64, error)
+	GetReport(ctx context.Context, sha, scannerVersion string) (*scan.Report, error)
+	PutReport(ctx context.Context, r *scan.Report) error
+	FindArtifact(ctx context.Context, eco scan.Ecosystem, name, filename string) (*store.Artifact, error)
+	PutArtifact(ctx context.Context, a store.Artifact) error
+}
+
+// Scanner scans one artifact; *scan.Scanner implements it.
+type Scanner interface {
+	Scan(ctx context.Context, in scan.Input) *scan.Report
+	Version() string
+}
+
+// Decider is the policy; *policy.Engine implements it.
+type Decider interface {
+	Decide(in policy.Input) policy.Decision
+	VisibleInMetadata(in policy.Input) bool
+}
+
+// Auditor records decisions; *audit.Log implements it.
+type Auditor interface {
+	Write(ctx context.Context, e audit.Entry) error
+}
+
+// Artifact names one artifact and how to fetch and verify it.
+type Artifact struct {
+	Ecosystem   scan.Ecosystem
+	Name        string
+	Version     string
+	Filename    string
+	URL         string      // upstream URL
+	Header      http.Header // extra upstream request headers (authorization)
+	Integrity   string      // npm SRI ("sha512-..."), may be empty
+	Shasum      string      // npm SHA-1 hex, may be empty
+	SHA256      string      // expected sha256 hex (PyPI index hash), may be empty
+	PublishedAt time.Time
+}
+
+// Outcome is the gate's result for one artifact.
+type Outcome struct {
+	SHA256   string
+	Size     int64
+	Report   *scan.Report
+	Decision policy.Decision
+	Cached   bool // blob came from moat's cache
+}
+
+// Verifier checks downloaded bytes against the hashes metadata promised.
+// The protocol packages provide it (npm SRI/shasum, PyPI sha256).
+type Verifier interface {
+	io.Writer
+	Verify() error
+}
+
+// NewVerifierFunc builds the Verifier for an artifact; it returns
+// ErrNoHash-wrapping errors when the metadata carries no usable hash.
+type NewVerifierFunc func(a Artifact) (Verifier, error)
+
+// ErrNoHash: the metadata carried no hash to verify the artifact against.
+var ErrNoHash = errors.New("metadata carries no usable hash for this artifact")
+
+// IntegrityError: downloaded bytes do not match the metadata's hash.
+type IntegrityError struct{ Err error }
+
+func (e *IntegrityError) Error() string { return "integrity check failed: " + e.Err.Error() }
+func (e *IntegrityError) Unwrap() error { return e.Err }
+
+// GateOptions configures a Gate.
+type GateOptions struct {
+	Store           GateStore
+	Scanner         Scanner
+	Policy          Decider
+	Audit           Auditor // optional
+	Client          *http.Client
+	Verifiers       map[scan.Ecosystem]NewVerifierFunc
+	MaxBytes        int64         // artifact size cap
+	FetchTimeout    time.Duration // whole download, on a context detached from the client
+	ScanWorkers     int           // concurrent scans
+	AllowMissingSum map[scan.Ecosystem]bool
+	Logger          *slog.Logger
+	Metrics         *Metrics // optional
+}
+
+// Gate is the one artifact path every mode shares: fetch once, verify,
+// store, scan once per (sha256, scanner version), decide on every request.
+// No byte reaches a client before the decision.
+type Gate struct {
+	o       GateOptions
+	fetches singleflight.Group
+	scans   singleflight.Group
+	scanSem chan struct{}
+	reports *reportCache
+}
+
+// NewGate builds a gate.
+func NewGate(o GateOptions) *Gate {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 256 << 20
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = 5 * time.Minute
+	}
+	if o.ScanWorkers <= 0 {
+		o.ScanWorkers = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096)}
+}
+
+// Check runs the gate for a: it returns the decision with the artifact
+// verified, stored and scanned, or an error (upstream, integrity, missing
+// hash) when there is nothing to decide on. The client's ctx only bounds the
+// wait: the fetch and scan continue detached so other clients benefit.
+func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, error) {
+	start := time.Now()
+	sha, size, cached, data, err := g.blob(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := g.report(ctx, a, sha, data)
+	if err != nil {
+		return nil, err
+	}
+	d := g.o.Policy.Decide(policy.Input{
+		Ecosystem:   a.Ecosystem,
+		Name:        a.Name,
+		Version:     a.Version,
+		PublishedAt: a.PublishedAt,
+		Report:      rep,
+	})
+	out := &Outcome{SHA256: sha, Size: size, Report: rep, Decision: d, Cached: cached}
+	g.record(ctx, a, out, client, time.Since(start))
+	return out, nil
+}
+
+// blob returns the verified artifact's sha256 and size, from the cache or
+// upstream. data is non-nil only when it was just downloaded (the scan can
+// use it without reading the blob back).
+func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, cached bool, data []byte, err error) {
+	if rec, ferr := g.o.Store.FindArtifact(ctx, a.Ecosystem, a.Name, a.Filename); ferr == nil && g.consistent(rec, a) {
+		if f, n, oerr := g.o.Store.OpenBlob(ctx, rec.SHA256); oerr == nil {
+			f.Close()
+			g.o.Metrics.cacheHit(a.Ecosystem)
+			return rec.SHA256, n, true, nil, nil
+		}
+	}
+	g.o.Metrics.cacheMiss(a.Ecosystem)
+	key := string(a.Ecosystem) + "\x00" + a.URL + "\x00" + a.Integrity + a.Shasum + a.SHA256
+	ch := g.fetches.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.o.FetchTimeout)
+		defer cancel()
+		return g.fetch(fctx, a)
+	})
+	select {
+	case <-ctx.Done():
+		return "", 0, false, nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return "", 0, false, nil, res.Err
+		}
+		f := res.Val.(*fetched)
+		return f.sha, int64(len(f.data)), false, f.data, nil
+	}
+}
+
+// consistent reports whether a stored artifact record matches what the
+// current metadata promises (a republished file under the same name is
+// fetched again).
+func (g *Gate) consistent(rec *store.Artifact, a Artifact) bool {
+	if a.SHA256 != "" && !strings.EqualFold(rec.SHA256, a.SHA256) {
+		return false
+	}
+	if a.Integrity != "" && rec.Integrity != "" && rec.Integrity != a.Integrity {
+		return false
+	}
+	if a.Integrity == "" && a.Shasum != "" && rec.Shasum != "" && !strings.EqualFold(rec.Shasum, a.Shasum) {
+		return false
+	}
+	return true
+}
+
+type fetched struct {
+	sha  string
+	data []byte
+}
+
+// fetch downloads a, verifies it against the metadata's hash, and stores it.
+// Nothing is stored unless verification passed.
+func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
+	var v Verifier
+	if nv := g.o.Verifiers[a.Ecosystem]; nv != nil {
+		var err error
+		v, err = nv(a)
+		if err != nil {
+			if !errors.Is(err, ErrNoHash) || !g.o.AllowMissingSum[a.Ecosystem] {
+				return nil, err
+			}
+			v = nil
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
+	if err != nil {
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(a.URL), Msg: "bad artifact URL", Err: err}
+	}
+	for k, vs := range a.Header {
+		req.Header[k] = vs
+	}
+	t0 := time.Now()
+	resp, err := g.o.Client.Do(req)
+	if err != nil {
+		g.o.Metrics.upstreamError(a.Ecosystem)
+		return nil, classify(a.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		g.o.Metrics.upstreamError(a.Ecosystem)
+		return nil, statusError(a.URL, resp.StatusCode)
+	}
+	data, err := readCapped(a.URL, resp, g.o.MaxBytes)
+	if err != nil {
+		g.o.Metrics.upstreamError(a.Ecosystem)
+		return nil, err
+	}
+	h := sha256.New()
+	var w io.Writer = h
+	if v != nil {
+		w = io.MultiWriter(h, v)
+	}
+	_, _ = w.Write(data)
+	if v != nil {
+		if err := v.Verify(); err != nil {
+			g.o.Metrics.upstreamError(a.Ecosystem)
+			return nil, &IntegrityError{Err: err}
+		}
+	}
+	sha := hexSum(h)
+	if _, _, err := g.o.Store.PutBlob(ctx, bytes.NewReader(data), sha); err != nil {
+		return nil, fmt.Errorf("storing %s: %w", a.Filename, err)
+	}
+	if err := g.o.Store.PutArtifact(ctx, store.Artifact{
+		SHA256: sha, Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename,
+		Size: int64(len(data)), Upstream: redact(a.URL), FetchedAt: time.Now().UTC(),
+		Integrity: a.Integrity, Shasum: a.Shasum,
+	}); err != nil {
+		return nil, fmt.Errorf("recording %s: %w", a.Filename, err)
+	}
+	g.o.Logger.Debug("fetched artifact", "ecosystem", a.Ecosystem, "file", a.Filename, "bytes", len(data), "ms", time.Since(t0).Milliseconds())
+	return &fetched{sha: sha, data: data}, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// report returns the scan report for sha under the current scanner version,
+// scanning (once, bounded by ScanWorkers) when there is none.
+func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte) (*scan.Report, error) {
+	ver := g.o.Scanner.Version()
+	if r := g.reports.get(sha, ver); r != nil {
+		return r, nil
+	}
+	if r, err := g.o.Store.GetReport(ctx, sha, ver); err == nil {
+		g.reports.put(sha, ver, r)
+		return r, nil
+	}
+	ch := g.scans.DoChan(sha+"\x00"+ver, func() (any, error) {
+		sctx := context.WithoutCancel(ctx)
+		if data == nil {
+			f, _, err := g.o.Store.OpenBlob(sctx, sha)
+			if err != nil {
+				return nil, fmt.Errorf("reading cached blob %s: %w", sha, err)
+			}
+			data, err = io.ReadAll(io.LimitReader(f, g.o.MaxBytes+1))
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("reading cached blob %s: %w", sha, err)
+			}
+		}
+		g.scanSem <- struct{}{}
+		t0 := time.Now()
+		r := g.o.Scanner.Scan(sctx, scan.Input{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename, Data: data, SHA256: sha})
+		<-g.scanSem
+		g.o.Metrics.scanned(a.Ecosystem, r.Verdict, time.Since(t0))
+		if r.Name == "" {
+			r.Name = a.Name
+		}
+		if r.Version == "" {
+			r.Version = a.Version
+		}
+		r.Path = a.Filename
+		r.ScannerVersion = ver
+		if err := g.o.Store.PutReport(sctx, r); err != nil {
+			g.o.Logger.Warn("storing scan report", "sha256", sha, "err", err)
+		}
+		g.reports.put(sha, ver, r)
+		g.o.Logger.Info("scanned", "ecosystem", a.Ecosystem, "package", a.Name, "version", a.Version, "verdict", r.Verdict, "score", r.Score, "ms", r.DurationMS)
+		return r, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*scan.Report), nil
+	}
+}
+
+func (g *Gate) record(ctx context.Context, a Artifact, out *Outcome, client string, dur time.Duration) {
+	d := out.Decision
+	g.o.Metrics.decided(a.Ecosystem, d)
+	if d.Action != policy.ActionAllow || d.WouldBlock {
+		g.o.Logger.Warn("refused artifact", "ecosystem", a.Ecosystem, "package", a.Name, "version", a.Version,
+			"action", d.Action.String(), "layer", d.Layer, "reasons", d.Reasons, "sha256", out.SHA256)
+	}
+	if g.o.Audit == nil {
+		return
+	}
+	e := audit.Entry{
+		Time: time.Now().UTC(), Client: client, Ecosystem: string(a.Ecosystem), Name: a.Name, Version: a.Version,
+		Filename: a.Filename, SHA256: out.SHA256, Action: d.Action.String(), Layer: d.Layer, Reasons: d.Reasons,
+		DurationMS: dur.Milliseconds(),
+	}
+	if out.Report != nil {
+		e.Score = out.Report.Score
+	}
+	if err := g.o.Audit.Write(ctx, e); err != nil {
+		g.o.Logger.Error("audit log write failed", "err", err)
+	}
+}
+
+// Serve writes the artifact's bytes; call it only after an Allow or Warn.
+func (g *Gate) Serve(w http.ResponseWriter, r *http.Request, out *Outcome, contentType string) {
+	f, _, err := g.o.Store.OpenBlob(r.Context(), out.SHA256)
+	if err != nil {
+		http.Error(w, "moat: cached artifact vanished: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("ETag", `"`+out.SHA256+`"`)
+	w.Header().Set("X-Moat-Decision", strings.ToLower(out.Decision.Action.String()))
+	if out.Decision.Action == policy.ActionWarn {
+		w.Header().Set("X-Moat-Warning", strings.Join(out.Decision.Reasons, "; "))
+	}
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// reportCache keeps recent reports in memory: the warm path then needs no
+// database read or JSON decoding.
+type reportCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]*scan.Report
+}
+
+func newReportCache(max int) *reportCache {
+	return &reportCache{max: max, m: make(map[string]*scan.Report)}
+}
+
+func (c *reportCache) get(sha, ver string) *scan.Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[sha+"\x00"+ver]
+}
+
+func (c *reportCache) put(sha, ver string, r *scan.Report) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k := range c.m { // evict an arbitrary entry; cheap and bounded
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[sha+"\x00"+ver] = r
+}

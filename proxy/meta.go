@@ -1,0 +1,174 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/moatproject/moat/internal/store"
+)
+
+// MetaStore caches upstream metadata documents (packuments, index pages).
+type MetaStore interface {
+	GetMeta(ctx context.Context, key string) (*store.MetaEntry, error)
+	PutMeta(ctx context.Context, key string, e *store.MetaEntry) error
+}
+
+// metaFetcher gets metadata documents: fresh from moat's cache, revalidated
+// upstream with ETag/Last-Modified once older than maxAge, and served stale
+// when the upstream fails, so installs keep working offline.
+type metaFetcher struct {
+	store    MetaStore
+	client   *http.Client
+	maxAge   time.Duration
+	maxBytes int64
+	timeout  time.Duration
+	log      *slog.Logger
+	metrics  *Metrics
+	flights  singleflight.Group
+
+	// mem keeps the latest entries in memory so the hot path skips bbolt.
+	mu  sync.Mutex
+	mem map[string]*store.MetaEntry
+}
+
+func newMetaFetcher(s MetaStore, c *http.Client, maxAge, timeout time.Duration, maxBytes int64, log *slog.Logger, m *Metrics) *metaFetcher {
+	return &metaFetcher{store: s, client: c, maxAge: maxAge, timeout: timeout, maxBytes: maxBytes, log: log, metrics: m, mem: map[string]*store.MetaEntry{}}
+}
+
+// metaResult is a metadata document and whether it is stale (the upstream
+// could not be reached to revalidate it).
+type metaResult struct {
+	Entry *store.MetaEntry
+	Stale bool
+}
+
+// get returns the document for key, fetched from rawURL with hdr when needed.
+func (m *metaFetcher) get(ctx context.Context, key, rawURL string, hdr http.Header) (*metaResult, error) {
+	return m.load(ctx, key, rawURL, hdr, false)
+}
+
+// refresh is get without the freshness shortcut: it revalidates upstream.
+func (m *metaFetcher) refresh(ctx context.Context, key, rawURL string, hdr http.Header) (*metaResult, error) {
+	return m.load(ctx, key, rawURL, hdr, true)
+}
+
+func (m *metaFetcher) load(ctx context.Context, key, rawURL string, hdr http.Header, force bool) (*metaResult, error) {
+	cached := m.cached(ctx, key)
+	if !force && cached != nil && time.Since(cached.FetchedAt) < m.maxAge {
+		return &metaResult{Entry: cached}, nil
+	}
+	ch := m.flights.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.timeout)
+		defer cancel()
+		return m.fetch(fctx, key, rawURL, hdr, cached)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			var ue *UpstreamError
+			if cached != nil && (!errors.As(res.Err, &ue) || ue.Status != http.StatusNotFound) {
+				m.log.Warn("upstream unavailable, serving cached metadata", "key", key, "age", time.Since(cached.FetchedAt).Round(time.Second), "err", res.Err)
+				return &metaResult{Entry: cached, Stale: true}, nil
+			}
+			return nil, res.Err
+		}
+		return &metaResult{Entry: res.Val.(*store.MetaEntry)}, nil
+	}
+}
+
+func (m *metaFetcher) cached(ctx context.Context, key string) *store.MetaEntry {
+	m.mu.Lock()
+	e := m.mem[key]
+	m.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	e, err := m.store.GetMeta(ctx, key)
+	if err != nil {
+		return nil
+	}
+	m.remember(key, e)
+	return e
+}
+
+// remember keeps e in memory, bounded by the total size of bodies held.
+func (m *metaFetcher) remember(key string, e *store.MetaEntry) {
+	const budget = 96 << 20
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := len(e.Body)
+	for _, o := range m.mem {
+		total += len(o.Body)
+	}
+	for k, o := range m.mem {
+		if total <= budget {
+			break
+		}
+		total -= len(o.Body)
+		delete(m.mem, k)
+	}
+	m.mem[key] = e
+}
+
+func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.Header, cached *store.MetaEntry) (*store.MetaEntry, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: "bad upstream URL", Err: err}
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	if cached != nil && cached.Upstream == rawURL {
+		if cached.ETag != "" {
+			req.Header.Set("If-None-Match", cached.ETag)
+		}
+		if cached.LastModified != "" {
+			req.Header.Set("If-Modified-Since", cached.LastModified)
+		}
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		m.metrics.upstreamError("meta")
+		return nil, classify(rawURL, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && cached != nil:
+		e := *cached
+		e.FetchedAt = time.Now().UTC()
+		if err := m.store.PutMeta(ctx, key, &e); err != nil {
+			m.log.Warn("caching metadata", "key", key, "err", err)
+		}
+		m.remember(key, &e)
+		return &e, nil
+	case resp.StatusCode != http.StatusOK:
+		m.metrics.upstreamError("meta")
+		return nil, statusError(rawURL, resp.StatusCode)
+	}
+	body, err := readCapped(rawURL, resp, m.maxBytes)
+	if err != nil {
+		m.metrics.upstreamError("meta")
+		return nil, err
+	}
+	e := &store.MetaEntry{
+		Body:         body,
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+		ContentType:  resp.Header.Get("Content-Type"),
+		FetchedAt:    time.Now().UTC(),
+		Upstream:     rawURL,
+	}
+	if err := m.store.PutMeta(ctx, key, e); err != nil {
+		m.log.Warn("caching metadata", "key", key, "err", err)
+	}
+	m.remember(key, e)
+	return e, nil
+}

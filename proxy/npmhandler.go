@@ -1,0 +1,365 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/moatproject/moat/internal/store"
+	"github.com/moatproject/moat/policy"
+	"github.com/moatproject/moat/proxy/npm"
+	"github.com/moatproject/moat/scan"
+)
+
+const (
+	npmAbbrevAccept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+	npmFullAccept   = "application/json"
+	npmAbbrevType   = "application/vnd.npm.install-v1+json"
+)
+
+// npmHandler serves the npm registry root (mounted under /npm/).
+type npmHandler struct {
+	upstream  *url.URL // with trailing slash
+	token     string
+	meta      *metaFetcher
+	gate      *Gate
+	policy    Decider
+	base      baseURLFunc
+	log       *slog.Logger
+	needTimes bool // policy needs publish times: always use full packuments
+	passProxy *httputil.ReverseProxy
+
+	mu     sync.Mutex
+	parsed map[string]*parsedPackument
+}
+
+// parsedPackument is a parsed upstream document and its recent renderings.
+type parsedPackument struct {
+	entry    *store.MetaEntry
+	doc      *npm.Packument
+	versions map[string]npm.VersionInfo
+
+	mu       sync.Mutex
+	rendered map[string]rendered // key: base URL + hidden-set signature
+}
+
+type rendered struct {
+	body []byte
+	etag string
+}
+
+func newNPMHandler(up *url.URL, token string, meta *metaFetcher, gate *Gate, pol Decider, base baseURLFunc, needTimes bool, client *http.Client, log *slog.Logger) *npmHandler {
+	h := &npmHandler{upstream: up, token: token, meta: meta, gate: gate, policy: pol, base: base, log: log, needTimes: needTimes, parsed: map[string]*parsedPackument{}}
+	h.passProxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			rest := strings.TrimPrefix(pr.In.URL.EscapedPath(), "/npm/")
+			target := *up
+			target.RawPath = up.EscapedPath() + rest
+			target.Path, _ = url.PathUnescape(target.RawPath)
+			target.RawQuery = pr.In.URL.RawQuery
+			pr.Out.URL = &target
+			pr.Out.Host = ""
+			pr.Out.Header.Del("Cookie")
+			if token != "" {
+				pr.Out.Header.Set("Authorization", "Bearer "+token)
+			}
+		},
+		Transport: client.Transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			ue := classify(up.String(), err)
+			writeNPMError(w, ue.Status, "moat: "+ue.Error())
+		},
+	}
+	return h
+}
+
+func (h *npmHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, strings.TrimPrefix(r.URL.EscapedPath(), "/npm"), h.base(r)+"/npm")
+}
+
+// serve handles registry path p (escaped, relative to the registry root);
+// tarballBase is the root written into rewritten dist.tarball URLs: moat's
+// /npm in registry mode, the upstream's own root in transparent mode.
+func (h *npmHandler) serve(w http.ResponseWriter, r *http.Request, p, tarballBase string) {
+	route, err := npm.ParsePath(p)
+	if err != nil {
+		writeNPMError(w, http.StatusNotFound, "moat: "+err.Error())
+		return
+	}
+	switch route.Kind {
+	case npm.RouteSearch, npm.RouteAdvisories, npm.RouteOtherDash:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodPost && route.Kind == npm.RouteAdvisories) {
+			h.readOnly(w)
+			return
+		}
+		h.passProxy.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.readOnly(w)
+		return
+	}
+	switch route.Kind {
+	case npm.RoutePackument:
+		h.servePackument(w, r, route.Name, tarballBase)
+	case npm.RoutePackumentVersion:
+		h.serveVersionDoc(w, r, route.Name, route.Version, tarballBase)
+	case npm.RouteTarball:
+		h.serveTarball(w, r, route.Name, route.Version, route.Filename)
+	default:
+		writeNPMError(w, http.StatusNotFound, "moat: not found")
+	}
+}
+
+func (h *npmHandler) readOnly(w http.ResponseWriter) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeNPMError(w, http.StatusMethodNotAllowed, "moat: this registry is a read-only proxy; publish, unpublish, dist-tag and login go to your upstream registry directly")
+}
+
+// form picks the packument form to fetch for a client's Accept header.
+func (h *npmHandler) form(accept string) string {
+	if !h.needTimes && strings.Contains(accept, npmAbbrevType) {
+		return "abbrev"
+	}
+	return "full"
+}
+
+// packument returns the parsed upstream document for name in form, and
+// whether it is stale. force revalidates regardless of age.
+func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (*parsedPackument, bool, error) {
+	key := "npm:" + form + ":" + name
+	hdr := http.Header{}
+	if form == "abbrev" {
+		hdr.Set("Accept", npmAbbrevAccept)
+	} else {
+		hdr.Set("Accept", npmFullAccept)
+	}
+	if h.token != "" {
+		hdr.Set("Authorization", "Bearer "+h.token)
+	}
+	upURL := h.upstream.String() + escapeNPMName(name)
+	var res *metaResult
+	var err error
+	if force {
+		res, err = h.meta.refresh(r.Context(), key, upURL, hdr)
+	} else {
+		res, err = h.meta.get(r.Context(), key, upURL, hdr)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	h.mu.Lock()
+	pp := h.parsed[key]
+	h.mu.Unlock()
+	if pp != nil && pp.entry == res.Entry {
+		return pp, res.Stale, nil
+	}
+	doc, err := npm.ParsePackument(res.Entry.Body)
+	if err != nil {
+		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: redact(upURL), Msg: "malformed packument", Err: err}
+	}
+	pp = &parsedPackument{entry: res.Entry, doc: doc, versions: map[string]npm.VersionInfo{}, rendered: map[string]rendered{}}
+	for _, v := range doc.Versions() {
+		pp.versions[v.Version] = v
+	}
+	h.mu.Lock()
+	if len(h.parsed) > 512 {
+		for k := range h.parsed {
+			delete(h.parsed, k)
+			break
+		}
+	}
+	h.parsed[key] = pp
+	h.mu.Unlock()
+	return pp, res.Stale, nil
+}
+
+func (h *npmHandler) servePackument(w http.ResponseWriter, r *http.Request, name, tarballBase string) {
+	form := h.form(r.Header.Get("Accept"))
+	pp, stale, err := h.packument(r, name, form, false)
+	if err != nil {
+		h.upstreamFailure(w, err)
+		return
+	}
+	body, etag, err := h.render(name, pp, tarballBase)
+	if err != nil {
+		writeNPMError(w, http.StatusBadGateway, "moat: rewriting packument: "+err.Error())
+		return
+	}
+	hd := w.Header()
+	if form == "abbrev" {
+		hd.Set("Content-Type", npmAbbrevType)
+	} else {
+		hd.Set("Content-Type", "application/json")
+	}
+	hd.Set("Vary", "Accept")
+	hd.Set("ETag", etag)
+	hd.Set("Cache-Control", "no-cache")
+	if stale {
+		hd.Set("Warning", `110 moat "upstream unreachable: serving cached metadata"`)
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hd.Set("Content-Length", fmt.Sprint(len(body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+// render rewrites the packument for this client: tarball URLs point at moat,
+// versions policy refuses are hidden. Renderings are memoised per hidden set.
+func (h *npmHandler) render(name string, pp *parsedPackument, base string) ([]byte, string, error) {
+	var hidden []string
+	for v, vi := range pp.versions {
+		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.NPM, Name: name, Version: v, PublishedAt: vi.Time}) {
+			hidden = append(hidden, v)
+		}
+	}
+	sort.Strings(hidden)
+	sig := base + "\x00" + strings.Join(hidden, "\x00")
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if rd, ok := pp.rendered[sig]; ok {
+		return rd.body, rd.etag, nil
+	}
+	hide := map[string]bool{}
+	for _, v := range hidden {
+		hide[v] = true
+	}
+	body, err := pp.doc.Rewrite(npm.RewriteOptions{TarballBase: base, Hide: func(v npm.VersionInfo) bool { return hide[v.Version] }})
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(body)
+	rd := rendered{body: body, etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}
+	if len(pp.rendered) > 8 {
+		clear(pp.rendered)
+	}
+	pp.rendered[sig] = rd
+	return rd.body, rd.etag, nil
+}
+
+func (h *npmHandler) serveVersionDoc(w http.ResponseWriter, r *http.Request, name, ver, tarballBase string) {
+	pp, _, err := h.packument(r, name, "full", false)
+	if err != nil {
+		h.upstreamFailure(w, err)
+		return
+	}
+	body, _, err := h.render(name, pp, tarballBase)
+	if err != nil {
+		writeNPMError(w, http.StatusBadGateway, "moat: rewriting packument: "+err.Error())
+		return
+	}
+	var doc struct {
+		DistTags map[string]string          `json:"dist-tags"`
+		Versions map[string]json.RawMessage `json:"versions"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		writeNPMError(w, http.StatusBadGateway, "moat: "+err.Error())
+		return
+	}
+	if t, ok := doc.DistTags[ver]; ok {
+		ver = t
+	}
+	v, ok := doc.Versions[ver]
+	if !ok {
+		writeNPMError(w, http.StatusNotFound, fmt.Sprintf("moat: %s@%s not found or not allowed", name, ver))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(v)
+}
+
+func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, ver, filename string) {
+	form := "abbrev"
+	if h.needTimes {
+		form = "full"
+	}
+	pp, _, err := h.packument(r, name, form, false)
+	if err != nil {
+		h.upstreamFailure(w, err)
+		return
+	}
+	vi, ok := pp.versions[ver]
+	if !ok {
+		// Published after our cached copy? Revalidate once.
+		if pp, _, err = h.packument(r, name, form, true); err == nil {
+			vi, ok = pp.versions[ver]
+		}
+	}
+	if !ok {
+		writeNPMError(w, http.StatusNotFound, fmt.Sprintf("moat: %s@%s is not in the upstream registry's metadata", name, ver))
+		return
+	}
+	a := Artifact{
+		Ecosystem: scan.NPM, Name: name, Version: ver, Filename: filename,
+		URL: vi.Dist.Tarball, Integrity: vi.Dist.Integrity, Shasum: vi.Dist.Shasum, PublishedAt: vi.Time,
+	}
+	if a.URL == "" {
+		a.URL = h.upstream.String() + strings.TrimPrefix(npm.TarballPath(name, ver), "/")
+	}
+	if h.token != "" && sameHost(a.URL, h.upstream) {
+		a.Header = http.Header{"Authorization": {"Bearer " + h.token}}
+	}
+	out, err := h.gate.Check(r.Context(), a, clientAddr(r))
+	if err != nil {
+		h.artifactFailure(w, name, ver, err)
+		return
+	}
+	if out.Decision.Action == policy.ActionBlock {
+		writeNPMError(w, http.StatusForbidden, blockMessage(name+"@"+ver, out, h.base(r)))
+		return
+	}
+	h.gate.Serve(w, r, out, "application/octet-stream")
+}
+
+func (h *npmHandler) upstreamFailure(w http.ResponseWriter, err error) {
+	var ue *UpstreamError
+	if errors.As(err, &ue) {
+		if ue.Status == http.StatusNotFound {
+			writeNPMError(w, http.StatusNotFound, "Not found")
+			return
+		}
+		writeNPMError(w, ue.Status, "moat: "+ue.Error())
+		return
+	}
+	writeNPMError(w, statusFor(err), "moat: "+err.Error())
+}
+
+func (h *npmHandler) artifactFailure(w http.ResponseWriter, name, ver string, err error) {
+	h.log.Warn("artifact not served", "ecosystem", "npm", "package", name, "version", ver, "err", err)
+	writeNPMError(w, statusFor(err), fmt.Sprintf("moat could not serve %s@%s: %v", name, ver, err))
+}
+
+// writeNPMError answers in the form npm prints: {"error": msg}.
+func writeNPMError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("Content-Length")
+	w.Header().Del("ETag")
+	w.WriteHeader(code)
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	_, _ = w.Write(b)
+}
+
+func sameHost(raw string, u *url.URL) bool {
+	p, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(p.Host, u.Host)
+}
+
+// escapeNPMName is a package name as a registry path segment: a scoped
+// name's slash is encoded ("@scope%2fname"), the form registries expect.
+func escapeNPMName(name string) string {
+	return strings.Replace(name, "/", "%2f", 1)
+}

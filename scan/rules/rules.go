@@ -1,0 +1,263 @@
+// Package rules is moat's interim classifier: a transparent layer of
+// hand-weighted evidence over a package's behaviour sequence, used until the
+// learned model (scan/model) ships, and kept afterwards as a readable
+// baseline.
+//
+// Every rule names a combination of behaviours that is rare in benign
+// packages (for example network access plus a read of the whole environment
+// at install time, or the evaluation of a decoded string) and carries a
+// weight in logits. The score is the logistic function of the bias plus the
+// weights of the rules that fire:
+//
+//	score = 1 / (1 + exp(-(Bias + Σ weight)))
+//
+// With Bias -4 and Threshold 0.5, a package is flagged once the weights of
+// its evidence sum to more than 4: one strong rule, or two medium ones. The
+// rules see only the token sequence (phase markers included), so the
+// classifier is a drop-in scan.Classifier and can be compared with the model
+// on exactly the same input. Capabilities that benign packages use every day
+// (reading a few environment variables for build flags, running node-gyp or
+// a compiler at install time, HTTP clients) carry no weight on their own.
+package rules
+
+import (
+	"context"
+	"math"
+	"strings"
+)
+
+// Version identifies this rule set; bump it whenever a rule or weight
+// changes so that cached reports are invalidated.
+const Version = "rules/1"
+
+// Bias is the logit of a package with no evidence (score ≈ 0.018).
+const Bias = -4.0
+
+// DefaultThreshold is the score at and above which a package is flagged.
+const DefaultThreshold = 0.5
+
+// Rule is one piece of weighted evidence.
+type Rule struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"` // logits added when the rule fires
+	Why    string  `json:"why"`
+	match  func(*evidence) bool
+}
+
+// Hit is a rule that fired for a sequence.
+type Hit struct {
+	Rule   string  `json:"rule"`
+	Weight float64 `json:"weight"`
+	Why    string  `json:"why"`
+}
+
+// Classifier scores sequences with the rules. It implements scan.Classifier
+// and scan.BatchScorer and is safe for concurrent use.
+type Classifier struct {
+	rules     []Rule
+	threshold float64
+}
+
+// New returns the classifier with the built-in rules.
+func New() *Classifier {
+	return &Classifier{rules: builtin(), threshold: DefaultThreshold}
+}
+
+// Version returns Version.
+func (c *Classifier) Version() string { return Version }
+
+// Threshold returns DefaultThreshold.
+func (c *Classifier) Threshold() float64 { return c.threshold }
+
+// Rules lists the rules with their weights, for documentation and reports.
+func (c *Classifier) Rules() []Rule { return append([]Rule(nil), c.rules...) }
+
+// Score returns the probability-like score of tokens in [0, 1].
+func (c *Classifier) Score(ctx context.Context, tokens []string) (float64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.score(tokens), nil
+}
+
+// ScoreBatch scores many sequences (the scanner uses it for occlusion).
+func (c *Classifier) ScoreBatch(ctx context.Context, seqs [][]string) ([]float64, error) {
+	out := make([]float64, len(seqs))
+	for i, s := range seqs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out[i] = c.score(s)
+	}
+	return out, nil
+}
+
+// Explain lists the rules that fire for tokens, in rule order.
+func (c *Classifier) Explain(tokens []string) []Hit {
+	ev := collect(tokens)
+	var hits []Hit
+	for _, r := range c.rules {
+		if r.match(ev) {
+			hits = append(hits, Hit{Rule: r.Name, Weight: r.Weight, Why: r.Why})
+		}
+	}
+	return hits
+}
+
+func (c *Classifier) score(tokens []string) float64 {
+	logit := Bias
+	for _, h := range c.Explain(tokens) {
+		logit += h.Weight
+	}
+	return 1 / (1 + math.Exp(-logit))
+}
+
+// Phases of a sequence, as marked by scan/sequence.
+const (
+	phaseNone = iota // before any marker
+	phaseInstall
+	phaseImport
+	phaseOther
+	numPhases
+)
+
+// evidence is the set of tokens seen in each phase.
+type evidence struct {
+	phase [numPhases]map[string]bool
+	all   map[string]bool
+}
+
+func collect(tokens []string) *evidence {
+	ev := &evidence{all: make(map[string]bool)}
+	for i := range ev.phase {
+		ev.phase[i] = make(map[string]bool)
+	}
+	p := phaseNone
+	for _, t := range tokens {
+		switch t {
+		case "[INSTALL]":
+			p = phaseInstall
+			continue
+		case "[IMPORT]":
+			p = phaseImport
+			continue
+		case "[OTHER]":
+			p = phaseOther
+			continue
+		}
+		ev.phase[p][t] = true
+		ev.all[t] = true
+	}
+	return ev
+}
+
+// any reports whether set holds one of toks; a token ending in ".*" matches
+// its prefix.
+func anyOf(set map[string]bool, toks ...string) bool {
+	for _, t := range toks {
+		if prefix, ok := strings.CutSuffix(t, ".*"); ok {
+			for s := range set {
+				if strings.HasPrefix(s, prefix+".") {
+					return true
+				}
+			}
+			continue
+		}
+		if set[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// inSamePhase reports whether some phase holds one of a and one of b.
+func (ev *evidence) inSamePhase(a, b []string) bool {
+	for _, set := range ev.phase {
+		if anyOf(set, a...) && anyOf(set, b...) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	network      = []string{"net.call", "net.dns"}
+	oddEndpoint  = []string{"url.ip", "url.webhook", "url.tunnel", "url.telegram", "url.paste"}
+	secrets      = []string{"env.read.all", "env.read.secret", "sensitive.*"}
+	hostInfo     = []string{"env.read.all", "env.read.secret", "sensitive.*", "os.call"}
+	obfuscated   = []string{"obfuscation.*", "string.base64", "string.hex"}
+	execution    = []string{"eval.call", "eval.decoded", "process.call", "import.dynamic"}
+	decodingExec = []string{"encoding.call", "eval.call", "eval.decoded", "process.call", "net.call", "import.dynamic"}
+	setupHooks   = []string{"setup.cmdclass", "setup.install_class"}
+	remoteOrExec = []string{"net.call", "net.dns", "eval.call", "eval.decoded", "shell.download_exec"}
+)
+
+func builtin() []Rule {
+	install := func(ev *evidence) map[string]bool { return ev.phase[phaseInstall] }
+	return []Rule{
+		{Name: "install-exfiltration", Weight: 6,
+			Why: "at install time, reads host identity, credentials or the whole environment and talks to the network",
+			match: func(ev *evidence) bool {
+				return anyOf(install(ev), network...) && anyOf(install(ev), hostInfo...)
+			}},
+		{Name: "download-exec", Weight: 5,
+			Why:   "downloads a file or script and executes it",
+			match: func(ev *evidence) bool { return ev.all["shell.download_exec"] }},
+		{Name: "eval-decoded", Weight: 5,
+			Why:   "evaluates code produced by decoding or decompressing a string (packed payload)",
+			match: func(ev *evidence) bool { return ev.all["eval.decoded"] }},
+		{Name: "pth-exec", Weight: 3,
+			Why:   "a .pth file runs code on every Python start",
+			match: func(ev *evidence) bool { return ev.all["pth.exec"] }},
+		{Name: "pth-payload", Weight: 3,
+			Why: "the code run by a .pth file decodes, evaluates, spawns or connects",
+			match: func(ev *evidence) bool {
+				return ev.all["pth.exec"] && anyOf(install(ev), decodingExec...)
+			}},
+		{Name: "obfuscated-exec", Weight: 3,
+			Why:   "obfuscated code or long encoded strings next to code execution",
+			match: func(ev *evidence) bool { return ev.inSamePhase(obfuscated, execution) }},
+		{Name: "exfil-endpoint", Weight: 3.5,
+			Why:   "names a webhook, tunnel or Telegram bot endpoint",
+			match: func(ev *evidence) bool { return anyOf(ev.all, "url.webhook", "url.tunnel", "url.telegram") }},
+		{Name: "paste-endpoint", Weight: 2,
+			Why:   "names a paste or file-sharing site",
+			match: func(ev *evidence) bool { return ev.all["url.paste"] }},
+		{Name: "secrets-to-odd-endpoint", Weight: 3,
+			Why:   "reads credentials or the whole environment and names a raw IP, webhook, tunnel or paste endpoint",
+			match: func(ev *evidence) bool { return anyOf(ev.all, secrets...) && anyOf(ev.all, oddEndpoint...) }},
+		{Name: "secret-stores", Weight: 3,
+			Why: "reads browser, wallet or messenger credential stores",
+			match: func(ev *evidence) bool {
+				return anyOf(ev.all, "sensitive.browser", "sensitive.wallet", "sensitive.messenger")
+			}},
+		{Name: "secret-stores-network", Weight: 2,
+			Why: "reads credential stores and talks to the network",
+			match: func(ev *evidence) bool {
+				return anyOf(ev.all, "sensitive.browser", "sensitive.wallet", "sensitive.messenger") && anyOf(ev.all, network...)
+			}},
+		{Name: "raw-ip-network", Weight: 2,
+			Why:   "talks to a raw IP address",
+			match: func(ev *evidence) bool { return ev.all["url.ip"] && anyOf(ev.all, network...) }},
+		{Name: "install-network", Weight: 2,
+			Why:   "talks to the network at install time",
+			match: func(ev *evidence) bool { return anyOf(install(ev), network...) }},
+		{Name: "setup-hook-remote", Weight: 3,
+			Why: "setup.py overrides an install command and connects or evaluates code",
+			match: func(ev *evidence) bool {
+				return anyOf(install(ev), setupHooks...) && anyOf(install(ev), remoteOrExec...)
+			}},
+		{Name: "install-node-eval", Weight: 2,
+			Why:   "an npm install script evaluates inline JavaScript (node -e)",
+			match: func(ev *evidence) bool { return ev.all["install.node_eval"] }},
+		{Name: "install-detached", Weight: 2,
+			Why:   "starts a detached background process at install time",
+			match: func(ev *evidence) bool { return install(ev)["process.detached"] }},
+		{Name: "persistence", Weight: 2,
+			Why:   "installs itself to run again (cron, systemd, shell profile, Run keys, LaunchAgents)",
+			match: func(ev *evidence) bool { return ev.all["persistence"] }},
+		{Name: "spying", Weight: 2,
+			Why:   "reads the clipboard, screen or keyboard",
+			match: func(ev *evidence) bool { return ev.all["spy.call"] }},
+	}
+}

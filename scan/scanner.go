@@ -1,0 +1,339 @@
+package scan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/moatproject/moat/scan/archive"
+	"github.com/moatproject/moat/scan/sequence"
+)
+
+// version identifies the orchestration logic of this package (manifest
+// events, entry points, findings). Bump it when a change alters reports.
+const version = "scan/1"
+
+// Defaults for Options.
+const (
+	DefaultTimeout     = 20 * time.Second
+	DefaultMaxFindings = 50
+)
+
+// Error kinds of a Report besides the archive.Kind* values.
+const (
+	KindTimeout  = "timeout"  // the per-scan timeout expired
+	KindCanceled = "canceled" // the caller's context was cancelled
+	KindIO       = "io"       // a folder could not be read
+	KindInternal = "internal" // a bug: a panic or an unexpected stage error
+)
+
+// BatchScorer is implemented by classifiers that score many sequences at
+// once. The scanner uses it to weigh findings by occlusion.
+type BatchScorer interface {
+	ScoreBatch(ctx context.Context, seqs [][]string) ([]float64, error)
+}
+
+// Options configure a Scanner. The zero value means the defaults.
+type Options struct {
+	// Limits bound archive reading (zero fields: archive.DefaultLimits()).
+	Limits archive.Limits
+	// Timeout bounds one scan (default 20 s).
+	Timeout time.Duration
+	// Parallel bounds concurrent Extract calls per scan (default GOMAXPROCS).
+	Parallel int
+	// Logger receives debug logs (default: discarded).
+	Logger *slog.Logger
+	// Sequence tunes the sequence builder.
+	Sequence sequence.Options
+	// Vocab is the classifier's vocabulary; its version is part of
+	// Version (default sequence.DefaultVocab()).
+	Vocab *sequence.Vocab
+	// MaxFindings caps Report.Findings (default 50).
+	MaxFindings int
+}
+
+// Scanner turns artifacts into Reports. It is safe for concurrent use.
+type Scanner struct {
+	ex   Extractor
+	cl   Classifier
+	opts Options
+	log  *slog.Logger
+	ver  string
+}
+
+// New returns a Scanner that extracts with ex and classifies with cl.
+func New(ex Extractor, cl Classifier, opts Options) *Scanner {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = runtime.GOMAXPROCS(0)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Vocab == nil {
+		opts.Vocab = sequence.DefaultVocab()
+	}
+	if opts.MaxFindings <= 0 {
+		opts.MaxFindings = DefaultMaxFindings
+	}
+	seq := opts.Sequence
+	if seq.MaxTokens <= 0 {
+		seq.MaxTokens = sequence.DefaultMaxTokens
+	}
+	if seq.MaxRepeat <= 0 {
+		seq.MaxRepeat = sequence.DefaultMaxRepeat
+	}
+	opts.Sequence = seq
+	return &Scanner{
+		ex:   ex,
+		cl:   cl,
+		opts: opts,
+		log:  opts.Logger,
+		ver: fmt.Sprintf("%s+%s+seq/%dx%d+%s+%s", version, ex.Version(),
+			seq.MaxTokens, seq.MaxRepeat, opts.Vocab.Version(), cl.Version()),
+	}
+}
+
+// Version identifies everything that shapes a Report: this package, the
+// extractor, the sequence options, the vocabulary and the classifier. It
+// is the report cache key next to the artifact's SHA-256 and changes when
+// any of them changes.
+func (s *Scanner) Version() string { return s.ver }
+
+// Scan scans one artifact. It never returns nil and never panics: failures
+// are reported with Verdict "error", Error and ErrorKind.
+func (s *Scanner) Scan(ctx context.Context, in Input) *Report {
+	r := s.newReport(in.Filename, in)
+	if r.SHA256 == "" {
+		sum := sha256.Sum256(in.Data)
+		r.SHA256 = hex.EncodeToString(sum[:])
+	}
+	s.run(ctx, r, in, func() (*archive.Archive, error) {
+		return archive.Read(in.Filename, in.Data, s.archiveOptions())
+	})
+	return r
+}
+
+// ScanDir scans a package folder (an unpacked npm package, a source tree).
+// SHA256 stays empty: a folder has no artifact hash.
+func (s *Scanner) ScanDir(ctx context.Context, dir string) *Report {
+	return s.ScanDirInput(ctx, dir, Input{})
+}
+
+// ScanDirInput is ScanDir with what the caller already knows about the
+// package: hints.Ecosystem, Name and Version are used as in Scan; its
+// other fields are ignored.
+func (s *Scanner) ScanDirInput(ctx context.Context, dir string, hints Input) *Report {
+	in := Input{Filename: dir, Ecosystem: hints.Ecosystem, Name: hints.Name, Version: hints.Version}
+	r := s.newReport(dir, in)
+	s.run(ctx, r, in, func() (*archive.Archive, error) {
+		return archive.ReadDir(dir, s.archiveOptions())
+	})
+	return r
+}
+
+func (s *Scanner) archiveOptions() archive.Options {
+	return archive.Options{Limits: s.opts.Limits, Want: archive.WantSource}
+}
+
+func (s *Scanner) newReport(p string, in Input) *Report {
+	return &Report{
+		Path:           p,
+		Ecosystem:      in.Ecosystem,
+		Name:           in.Name,
+		Version:        in.Version,
+		SHA256:         in.SHA256,
+		Threshold:      s.cl.Threshold(),
+		Findings:       []Finding{},
+		Sequence:       []string{},
+		ScannerVersion: s.ver,
+		ModelVersion:   s.cl.Version(),
+	}
+}
+
+// run executes the pipeline under the scan timeout, in its own goroutine so
+// that a stage that overruns cannot hold the caller past the deadline, and
+// with panics turned into "internal" errors.
+func (s *Scanner) run(ctx context.Context, r *Report, in Input, read func() (*archive.Archive, error)) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+
+	type result struct {
+		res *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out result
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("scan panic", "path", r.Path, "panic", p, "stack", string(debug.Stack()))
+				out = result{err: &panicError{p}}
+			}
+			done <- out
+		}()
+		res := *r // the goroutine works on a copy: r is only written below
+		out.err = s.pipeline(ctx, &res, in, read)
+		out.res = &res
+	}()
+
+	var err error
+	select {
+	case out := <-done:
+		if out.err == nil {
+			*r = *out.res
+		}
+		err = out.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		s.fail(ctx, r, err)
+	}
+	r.DurationMS = time.Since(start).Milliseconds()
+}
+
+type panicError struct{ v any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("internal error: panic: %v", e.v) }
+
+// fail records err on r with its kind.
+func (s *Scanner) fail(ctx context.Context, r *Report, err error) {
+	var ae *archive.Error
+	var pe *panicError
+	switch {
+	case errors.As(err, &ae):
+		r.ErrorKind = ae.Kind
+	case errors.As(err, &pe):
+		r.ErrorKind = KindInternal
+	case errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		r.ErrorKind = KindTimeout
+		err = fmt.Errorf("scan timed out after %s", s.opts.Timeout)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		r.ErrorKind = KindCanceled
+	case errors.Is(err, errIO):
+		r.ErrorKind = KindIO
+	default:
+		r.ErrorKind = KindInternal
+	}
+	r.Verdict = VerdictError
+	r.Error = err.Error()
+	r.Score = 0
+	r.Findings = []Finding{}
+	s.log.Debug("scan failed", "path", r.Path, "kind", r.ErrorKind, "err", err)
+}
+
+// errIO marks folder read failures.
+var errIO = errors.New("read failed")
+
+func (s *Scanner) pipeline(ctx context.Context, r *Report, in Input, read func() (*archive.Archive, error)) error {
+	a, err := read()
+	if err != nil {
+		var ae *archive.Error
+		if !errors.As(err, &ae) {
+			err = fmt.Errorf("%w: %w", errIO, err)
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	in.Filename = r.Path
+	p := newPlan(a, in)
+	r.Ecosystem, r.Name, r.Version = p.eco, p.name, p.version
+
+	files, err := s.extract(ctx, p)
+	if err != nil {
+		return err
+	}
+	seq := sequence.Build(p.pkg, files, s.opts.Sequence)
+	r.Sequence = seq.Tokens
+	r.Events = seq.Events
+	score, err := s.cl.Score(ctx, seq.Tokens)
+	if err != nil {
+		return fmt.Errorf("classify: %w", err)
+	}
+	r.Score = score
+	r.Verdict = VerdictClean
+	if score >= r.Threshold {
+		r.Verdict = VerdictMalicious
+	}
+	r.Findings = s.findings(ctx, seq, score, r.Threshold)
+	return nil
+}
+
+// extract runs the plan's jobs on at most Parallel goroutines and
+// assembles the FileEvents the sequence builder sees.
+func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents, error) {
+	results := make([]*sequence.FileEvents, len(p.jobs))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, s.opts.Parallel)
+	var wg sync.WaitGroup
+	for i, j := range p.jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() {
+				if v := recover(); v != nil {
+					s.log.Error("extract panic", "file", j.path, "panic", v, "stack", string(debug.Stack()))
+					cancel(&panicError{v})
+				}
+				<-sem
+				wg.Done()
+			}()
+			fe, err := s.ex.Extract(ctx, j.path, j.src)
+			if err != nil {
+				cancel(fmt.Errorf("extract %s: %w", j.path, err))
+				return
+			}
+			results[i] = fe
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+
+	out := make([]*sequence.FileEvents, 0, len(p.files))
+	for _, c := range p.files {
+		fe := &sequence.FileEvents{Path: c.path, Imports: slices.Clone(c.imports)}
+		for _, pt := range c.parts {
+			fe.Events = append(fe.Events, pt.events...)
+			if pt.job < 0 || results[pt.job] == nil {
+				continue
+			}
+			res := results[pt.job]
+			for _, e := range res.Events {
+				if pt.line > 0 {
+					e.File, e.Line = c.path, pt.line
+				} else if e.File == "" || e.File == p.jobs[pt.job].path {
+					e.File = c.path
+				}
+				fe.Events = append(fe.Events, e)
+			}
+			fe.Imports = append(fe.Imports, res.Imports...)
+			fe.Truncated = fe.Truncated || res.Truncated
+		}
+		out = append(out, fe)
+	}
+	return out, nil
+}
