@@ -30,6 +30,7 @@ type GateStore interface {
 	OpenBlob(ctx context.Context, sha string) (*os.File, int64, error)
 	GetReport(ctx context.Context, sha, scannerVersion string) (*scan.Report, error)
 	PutReport(ctx context.Context, r *scan.Report) error
+	FindReports(ctx context.Context, eco scan.Ecosystem, name, version string) ([]*scan.Report, error)
 	FindArtifact(ctx context.Context, eco scan.Ecosystem, name, filename string) (*store.Artifact, error)
 	PutArtifact(ctx context.Context, a store.Artifact) error
 }
@@ -119,6 +120,7 @@ type Gate struct {
 	scans   singleflight.Group
 	scanSem chan struct{}
 	reports *reportCache
+	byName  *nameReports
 }
 
 // NewGate builds a gate.
@@ -135,7 +137,7 @@ func NewGate(o GateOptions) *Gate {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096)}
+	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096), byName: &nameReports{m: map[string]nameEntry{}}}
 }
 
 // Check runs the gate for a: it returns the decision with the artifact
@@ -310,11 +312,10 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte) 
 		r := g.o.Scanner.Scan(sctx, scan.Input{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename, Data: data, SHA256: sha})
 		<-g.scanSem
 		g.o.Metrics.scanned(a.Ecosystem, r.Verdict, time.Since(t0))
-		if r.Name == "" {
-			r.Name = a.Name
-		}
-		if r.Version == "" {
-			r.Version = a.Version
+		// The registry's name and version are authoritative (a manifest may
+		// claim anything); reports are indexed by them for metadata filtering.
+		if a.Name != "" {
+			r.Name, r.Version = a.Name, a.Version
 		}
 		r.Path = a.Filename
 		r.ScannerVersion = ver
@@ -322,6 +323,7 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte) 
 			g.o.Logger.Warn("storing scan report", "sha256", sha, "err", err)
 		}
 		g.reports.put(sha, ver, r)
+		g.byName.forget(a.Ecosystem, a.Name)
 		g.o.Logger.Info("scanned", "ecosystem", a.Ecosystem, "package", a.Name, "version", a.Version, "verdict", r.Verdict, "score", r.Score, "ms", r.DurationMS)
 		return r, nil
 	})
@@ -404,4 +406,65 @@ func (c *reportCache) put(sha, ver string, r *scan.Report) {
 		}
 	}
 	c.m[sha+"\x00"+ver] = r
+}
+
+// VersionReports returns the current scanner's reports for name's versions
+// (version → report), so metadata can hide versions already scanned and
+// blocked. Results are cached briefly and dropped when a new report for the
+// name lands.
+func (g *Gate) VersionReports(ctx context.Context, eco scan.Ecosystem, name string) map[string]*scan.Report {
+	if m, ok := g.byName.get(eco, name); ok {
+		return m
+	}
+	reps, err := g.o.Store.FindReports(ctx, eco, name, "")
+	if err != nil {
+		g.o.Logger.Warn("looking up reports", "package", name, "err", err)
+		return nil
+	}
+	ver := g.o.Scanner.Version()
+	m := map[string]*scan.Report{}
+	for _, r := range reps {
+		if r.ScannerVersion == ver && m[r.Version] == nil {
+			m[r.Version] = r
+		}
+	}
+	g.byName.put(eco, name, m)
+	return m
+}
+
+type nameEntry struct {
+	at time.Time
+	m  map[string]*scan.Report
+}
+
+type nameReports struct {
+	mu sync.Mutex
+	m  map[string]nameEntry
+}
+
+const nameReportsTTL = 30 * time.Second
+
+func (n *nameReports) get(eco scan.Ecosystem, name string) (map[string]*scan.Report, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.m[string(eco)+"\x00"+name]
+	if !ok || time.Since(e.at) > nameReportsTTL {
+		return nil, false
+	}
+	return e.m, true
+}
+
+func (n *nameReports) put(eco scan.Ecosystem, name string, m map[string]*scan.Report) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.m) > 4096 {
+		clear(n.m)
+	}
+	n.m[string(eco)+"\x00"+name] = nameEntry{at: time.Now(), m: m}
+}
+
+func (n *nameReports) forget(eco scan.Ecosystem, name string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.m, string(eco)+"\x00"+name)
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -190,7 +191,7 @@ func (h *npmHandler) servePackument(w http.ResponseWriter, r *http.Request, name
 		h.upstreamFailure(w, err)
 		return
 	}
-	body, etag, err := h.render(name, pp, tarballBase)
+	body, etag, err := h.render(r.Context(), name, pp, tarballBase)
 	if err != nil {
 		writeNPMError(w, http.StatusBadGateway, "moat: rewriting packument: "+err.Error())
 		return
@@ -220,10 +221,11 @@ func (h *npmHandler) servePackument(w http.ResponseWriter, r *http.Request, name
 
 // render rewrites the packument for this client: tarball URLs point at moat,
 // versions policy refuses are hidden. Renderings are memoised per hidden set.
-func (h *npmHandler) render(name string, pp *parsedPackument, base string) ([]byte, string, error) {
+func (h *npmHandler) render(ctx context.Context, name string, pp *parsedPackument, base string) ([]byte, string, error) {
 	var hidden []string
+	reports := h.gate.VersionReports(ctx, scan.NPM, name)
 	for v, vi := range pp.versions {
-		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.NPM, Name: name, Version: v, PublishedAt: vi.Time}) {
+		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.NPM, Name: name, Version: v, PublishedAt: vi.Time, Report: reports[v]}) {
 			hidden = append(hidden, v)
 		}
 	}
@@ -257,7 +259,7 @@ func (h *npmHandler) serveVersionDoc(w http.ResponseWriter, r *http.Request, nam
 		h.upstreamFailure(w, err)
 		return
 	}
-	body, _, err := h.render(name, pp, tarballBase)
+	body, _, err := h.render(r.Context(), name, pp, tarballBase)
 	if err != nil {
 		writeNPMError(w, http.StatusBadGateway, "moat: rewriting packument: "+err.Error())
 		return

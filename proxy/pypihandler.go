@@ -109,13 +109,14 @@ func (h *pypiHandler) serveProject(w http.ResponseWriter, r *http.Request, rest,
 	base := h.base(r) + "/pypi/files/" + norm + "/"
 	out := &pypi.Project{Name: pp.proj.Name, Meta: pp.proj.Meta}
 	versions := map[string]bool{}
+	reports := h.gate.VersionReports(r.Context(), scan.PyPI, norm)
 	for i := range pp.proj.Files {
 		f := pp.proj.Files[i]
 		fi, err := pypi.ParseFilename(f.Filename)
 		if err != nil {
 			continue // not an installable artifact name: leave it out
 		}
-		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.PyPI, Name: norm, Version: fi.Version, PublishedAt: f.UploadTime}) {
+		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.PyPI, Name: norm, Version: fi.Version, PublishedAt: f.UploadTime, Report: reports[fi.Version]}) {
 			continue
 		}
 		if rewrite {
