@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -30,10 +31,11 @@ func runDataset(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	source := fs.String("source", "", "source `NAME` recorded in every record (default: the --tsv source column, else the first input's name)")
 	ecosystem := fs.String("ecosystem", "", "ecosystem `npm|pypi` of every package (default: the --tsv ecosystem column, else inferred)")
 	workers := fs.Int("workers", 2, "archives scanned in parallel")
+	resume := fs.Bool("resume", false, "append to --out, skipping the archives it already holds (after an interrupted run)")
 	var tsvs tsvFlag
 	fs.Var(&tsvs, "tsv", "corpus list `META.tsv` (relative_path, package, version, date_added, ...); repeatable")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `usage: moat dataset --out FILE.jsonl [--label malicious|benign] [--source NAME] [--tsv META.tsv] [--ecosystem npm|pypi] INPUT...
+		fmt.Fprintf(stderr, `usage: moat dataset --out FILE.jsonl [--label malicious|benign] [--source NAME] [--tsv META.tsv] [--ecosystem npm|pypi] [--resume] INPUT...
 
 INPUT is a package archive, a folder of archives, a .tar whose entries are
 archives (read in memory, never unpacked), or a Debian .deb. Each is scanned
@@ -98,7 +100,16 @@ source, first_seen, tokens, format. See models/train.
 	}
 	defer closeScanner()
 
-	w, commit, err := createDatasetOutput(*out, stdout)
+	var w io.Writer
+	var commit func(bool) error
+	if *resume && *out != "-" {
+		w, commit, opts.Done, err = resumeDatasetOutput(*out)
+		if len(opts.Done) > 0 {
+			fmt.Fprintf(stderr, "moat dataset: resuming after %d records in %s\n", len(opts.Done), *out)
+		}
+	} else {
+		w, commit, err = createDatasetOutput(*out, stdout)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "moat dataset: %v\n", err)
 		return exitError
@@ -147,6 +158,34 @@ func createDatasetOutput(name string, stdout io.Writer) (io.Writer, func(ok bool
 		}
 		return nil
 	}, nil
+}
+
+// resumeDatasetOutput opens an existing dataset for appending: a torn last
+// line (from a killed run) is cut off, and the archives already exported are
+// returned so they are not scanned again. A missing file starts afresh.
+func resumeDatasetOutput(name string) (io.Writer, func(ok bool) error, map[string]bool, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	keep := bytes.LastIndexByte(b, '\n') + 1
+	done, err := dataset.ReadDone(bytes.NewReader(b[:keep]))
+	if err == nil {
+		err = f.Truncate(int64(keep))
+	}
+	if err == nil {
+		_, err = f.Seek(int64(keep), io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("resume %s: %w", name, err)
+	}
+	return f, func(bool) error { return f.Close() }, done, nil
 }
 
 // datasetIsTerminal reports whether w is a terminal (for progress lines).

@@ -83,6 +83,7 @@ func TestNPMInstallThroughMoat(t *testing.T) {
 		if err == nil {
 			t.Fatalf("npm install of the malicious fixture succeeded:\n%s", out)
 		}
+		t.Logf("npm's output:\n%s", out)
 		if !strings.Contains(out, "moat blocked moat-fixture-evil@1.0.0") {
 			t.Errorf("npm output does not show moat's reason:\n%s", out)
 		}

@@ -142,6 +142,7 @@ func TestPipInstallThroughMoat(t *testing.T) {
 			if err == nil {
 				t.Fatalf("pip download of the malicious sdist succeeded:\n%s", out)
 			}
+			t.Logf("pip's output:\n%s", out)
 			if !strings.Contains(out, "403") || !strings.Contains(out, "moat blocked requestz 2.31.1") {
 				t.Errorf("pip output does not show moat's 403 reason:\n%s", out)
 			}
