@@ -30,21 +30,18 @@ func (s *Server) InterceptHosts() []string {
 // as registry mode answer it; metadata is filtered but keeps the registry's
 // own URLs, so clients keep talking to the real hosts through the proxy.
 func (s *Server) ServeIntercepted(w http.ResponseWriter, r *http.Request) {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
 	scheme := "https"
 	if r.TLS == nil {
 		scheme = "http"
 	}
+	host := withPort(r.Host, scheme)
 	npmUp, pypiUp := s.npm.upstream, s.pypi.upstream
 	switch {
-	case strings.EqualFold(host, npmUp.Hostname()) && strings.HasPrefix(r.URL.EscapedPath(), npmUp.EscapedPath()):
+	case strings.EqualFold(host, withPort(npmUp.Host, npmUp.Scheme)) && strings.HasPrefix(r.URL.EscapedPath(), npmUp.EscapedPath()):
 		p := "/" + strings.TrimPrefix(r.URL.EscapedPath(), npmUp.EscapedPath())
 		base := scheme + "://" + r.Host + strings.TrimSuffix(npmUp.EscapedPath(), "/")
 		s.instrumented("npm", func(w http.ResponseWriter, r *http.Request) { s.npm.serve(w, r, p, base) }).ServeHTTP(w, r)
-	case strings.EqualFold(host, pypiUp.Hostname()) && strings.HasPrefix(r.URL.Path, pypiUp.Path):
+	case strings.EqualFold(host, withPort(pypiUp.Host, pypiUp.Scheme)) && strings.HasPrefix(r.URL.Path, pypiUp.Path):
 		rest := strings.TrimPrefix(r.URL.Path, pypiUp.Path)
 		s.instrumented("pypi", func(w http.ResponseWriter, r *http.Request) {
 			if rest == "" {
@@ -53,7 +50,7 @@ func (s *Server) ServeIntercepted(w http.ResponseWriter, r *http.Request) {
 			}
 			s.pypi.serveProject(w, r, rest, pypiUp.Path, false)
 		}).ServeHTTP(w, r)
-	case strings.EqualFold(host, DefaultPyPIFilesHost) || strings.EqualFold(host, pypiUp.Hostname()):
+	case strings.EqualFold(host, withPort(DefaultPyPIFilesHost, scheme)) || strings.EqualFold(host, withPort(pypiUp.Host, pypiUp.Scheme)):
 		// A file URL from an index page: route by its file name.
 		name := path.Base(r.URL.Path)
 		if _, err := pypi.ParseFilename(strings.TrimSuffix(name, ".metadata")); err != nil {
@@ -64,6 +61,17 @@ func (s *Server) ServeIntercepted(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "moat: "+host+" is intercepted but is not a registry moat serves", http.StatusBadGateway)
 	}
+}
+
+// withPort returns host:port, adding the scheme's default port.
+func withPort(hostport, scheme string) string {
+	if _, _, err := net.SplitHostPort(hostport); err == nil {
+		return hostport
+	}
+	if scheme == "https" {
+		return net.JoinHostPort(hostport, "443")
+	}
+	return net.JoinHostPort(hostport, "80")
 }
 
 func (s *Server) instrumented(route string, f http.HandlerFunc) http.Handler {

@@ -125,7 +125,11 @@ func (h *pypiHandler) serveProject(w http.ResponseWriter, r *http.Request, rest,
 		out.Files = append(out.Files, f)
 		versions[fi.Version] = true
 	}
-	for _, v := range pp.proj.Versions {
+	all := pp.proj.Versions
+	if len(all) == 0 { // an HTML page lists no versions: derive them from the files
+		all = pp.proj.FileVersions()
+	}
+	for _, v := range all {
 		if versions[v] {
 			out.Versions = append(out.Versions, v)
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +84,7 @@ func humanMS(ms int64) string {
 	if ms < 1000 {
 		return fmt.Sprintf("%d ms", ms)
 	}
-	return fmt.Sprintf("%.1f s", float64(ms)/1000)
+	return strconv.FormatFloat(math.Round(float64(ms)/100)/10, 'f', -1, 64) + " s"
 }
 
 // render executes a page template into a buffer first, so a template error

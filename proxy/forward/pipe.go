@@ -225,8 +225,8 @@ func (c *hijackConn) Close() error {
 	return nil
 }
 
-func (c *hijackConn) LocalAddr() net.Addr                { return dummyAddr{} }
-func (c *hijackConn) RemoteAddr() net.Addr               { return dummyAddr{} }
+func (c *hijackConn) LocalAddr() net.Addr              { return dummyAddr{} }
+func (c *hijackConn) RemoteAddr() net.Addr             { return dummyAddr{} }
 func (c *hijackConn) SetDeadline(time.Time) error      { return nil }
 func (c *hijackConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *hijackConn) SetWriteDeadline(time.Time) error { return nil }

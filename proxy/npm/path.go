@@ -123,7 +123,7 @@ func ParsePath(escapedPath string) (Route, error) {
 		}
 		name = s + "/" + k
 	default:
-		if strings.HasPrefix(strings.ToLower(segs[0]), "%40") {
+		if len(segs[0]) >= 3 && strings.EqualFold(segs[0][:3], "%40") {
 			return bad(`"@" must not be percent-encoded`)
 		}
 		s, err := url.PathUnescape(segs[0])
@@ -164,11 +164,12 @@ func ParsePath(escapedPath string) (Route, error) {
 
 // cutEncodedSlash splits "@scope%2fname" at its encoded slash.
 func cutEncodedSlash(seg string) (scope, pkg string, ok bool) {
-	i := strings.Index(strings.ToLower(seg), "%2f")
-	if i < 0 {
-		return "", "", false
+	for i := 0; i+3 <= len(seg); i++ {
+		if seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'f' || seg[i+2] == 'F') {
+			return seg[:i], seg[i+3:], true
+		}
 	}
-	return seg[:i], seg[i+3:], true
+	return "", "", false
 }
 
 // ParseTarballFilename returns the version encoded in a tarball file name,

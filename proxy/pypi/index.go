@@ -144,7 +144,24 @@ func hashlibAlgo(a string) bool {
 	return false
 }
 
-var digestLen = map[string]int{"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128, "blake2b": 128, "blake2s": 64}
+// digestLen is the hex length of a known algorithm's digest (0: unknown).
+func digestLen(algo string) int {
+	switch algo {
+	case "md5":
+		return 32
+	case "sha1":
+		return 40
+	case "sha224", "sha3_224":
+		return 56
+	case "sha256", "sha3_256", "blake2s":
+		return 64
+	case "sha384", "sha3_384":
+		return 96
+	case "sha512", "sha3_512", "blake2b":
+		return 128
+	}
+	return 0
+}
 
 func checkDigest(algo, d string) error {
 	if d == "" || len(d) > 256 {
@@ -155,7 +172,7 @@ func checkDigest(algo, d string) error {
 			return malformed("bad %s digest %q", algo, d)
 		}
 	}
-	if n, ok := digestLen[algo]; ok && len(d) != n {
+	if n := digestLen(algo); n != 0 && len(d) != n {
 		return malformed("bad %s digest length %d", algo, len(d))
 	}
 	return nil

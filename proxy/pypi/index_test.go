@@ -489,6 +489,7 @@ func BenchmarkParseRenderHTML2000(b *testing.B) {
 	page := RenderHTML(p)
 	b.Logf("page: %d KB", len(page)/1024)
 	b.SetBytes(int64(len(page)))
+	defer reportCPU(b)()
 	for b.Loop() {
 		q, err := ParseHTML(page, testBase)
 		if err != nil || len(q.Files) != 2000 {
@@ -502,11 +503,23 @@ func BenchmarkParseRenderJSON2000(b *testing.B) {
 	page := RenderJSON(bigProject(2000))
 	b.Logf("page: %d KB", len(page)/1024)
 	b.SetBytes(int64(len(page)))
+	defer reportCPU(b)()
 	for b.Loop() {
 		q, err := ParseJSON(page, testBase)
 		if err != nil || len(q.Files) != 2000 {
 			b.Fatal(err)
 		}
 		_ = RenderJSON(q)
+	}
+}
+
+// reportCPU adds a cpu-ms/op metric (process CPU time, GC included): wall
+// time on a shared, loaded machine says little.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		}
 	}
 }

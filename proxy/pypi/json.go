@@ -12,162 +12,136 @@ import (
 // uploadTimeLayout is PEP 700's upload-time form (UTC, microseconds).
 const uploadTimeLayout = "2006-01-02T15:04:05.000000Z"
 
-// object decodes a JSON object into its members with exact-case keys
-// (encoding/json matches struct fields case-insensitively; Python does not).
-func object(raw json.RawMessage, what string) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, malformed("%s is not an object", what)
-	}
-	return m, nil
-}
-
 func isNull(raw json.RawMessage) bool {
-	return raw == nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
 }
 
-func decodeString(raw json.RawMessage, what string) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", malformed("%s is not a string", what)
-	}
-	return s, nil
+// jsonPage is the PEP 691 page as decoded in one pass. (encoding/json
+// matches keys case-insensitively where Python would not; moat re-renders
+// every page, so the client only ever sees moat's reading.)
+type jsonPage struct {
+	Meta *struct {
+		APIVersion *string `json:"api-version"`
+	} `json:"meta"`
+	Name     *string       `json:"name"`
+	Files    *[]jsonFileIn `json:"files"`
+	Versions []string      `json:"versions"`
+}
+
+type jsonFileIn struct {
+	Filename         *string           `json:"filename"`
+	URL              *string           `json:"url"`
+	Hashes           map[string]string `json:"hashes"`
+	RequiresPython   *string           `json:"requires-python"`
+	CoreMetadata     json.RawMessage   `json:"core-metadata"`
+	DistInfoMetadata json.RawMessage   `json:"dist-info-metadata"`
+	GpgSig           *bool             `json:"gpg-sig"`
+	Yanked           json.RawMessage   `json:"yanked"`
+	Size             *int64            `json:"size"`
+	UploadTime       *string           `json:"upload-time"`
 }
 
 // ParseJSON parses a PEP 691 project page (with the PEP 700 additions:
 // size, upload-time, versions). URLs are resolved against base. A missing
-// meta.api-version, name or files, a wrongly typed field or a bad hash is
-// an error wrapping ErrMalformed; api-version 2+ wraps ErrUnsupported.
+// meta.api-version, name, files, filename or url, a wrongly typed field or
+// a bad hash is an error wrapping ErrMalformed; api-version 2+ wraps
+// ErrUnsupported.
 func ParseJSON(body []byte, base *url.URL) (*Project, error) {
-	top, err := object(body, "page")
-	if err != nil {
+	var doc jsonPage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, malformed("%v", err)
+	}
+	if doc.Meta == nil || doc.Meta.APIVersion == nil {
+		return nil, malformed("no meta.api-version")
+	}
+	if err := checkAPIVersion(*doc.Meta.APIVersion); err != nil {
 		return nil, err
 	}
-	p := &Project{}
-	metaRaw, ok := top["meta"]
-	if !ok {
-		return nil, malformed("no meta")
+	if doc.Name == nil {
+		return nil, malformed("no name")
 	}
-	meta, err := object(metaRaw, "meta")
-	if err != nil {
-		return nil, err
+	if doc.Files == nil {
+		return nil, malformed("no files")
 	}
-	if p.Meta.APIVersion, err = decodeString(meta["api-version"], "meta.api-version"); err != nil {
-		return nil, err
-	}
-	if err := checkAPIVersion(p.Meta.APIVersion); err != nil {
-		return nil, err
-	}
-	if p.Name, err = decodeString(top["name"], "name"); err != nil {
-		return nil, err
-	}
-	var files []json.RawMessage
-	if err := json.Unmarshal(top["files"], &files); err != nil || files == nil {
-		return nil, malformed("files is not an array")
-	}
+	files := *doc.Files
+	p := &Project{Name: *doc.Name, Meta: Meta{APIVersion: *doc.Meta.APIVersion}}
 	if len(files) > 0 {
 		p.Files = make([]File, 0, len(files))
 	}
-	for i, raw := range files {
-		f, err := jsonFile(raw, base)
+	for i := range files {
+		f, err := jsonFile(&files[i], base)
 		if err != nil {
 			return nil, fmt.Errorf("files[%d]: %w", i, err)
 		}
 		p.Files = append(p.Files, f)
 	}
-	if raw, ok := top["versions"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &p.Versions); err != nil {
-			return nil, malformed("versions is not an array of strings")
-		}
-		if len(p.Versions) == 0 {
-			p.Versions = nil
-		}
+	if len(doc.Versions) > 0 {
+		p.Versions = doc.Versions
 	}
 	return p, nil
 }
 
-func jsonFile(raw json.RawMessage, base *url.URL) (File, error) {
-	m, err := object(raw, "file")
-	if err != nil {
-		return File{}, err
-	}
+func jsonFile(in *jsonFileIn, base *url.URL) (File, error) {
 	f := File{Size: -1}
-	if f.Filename, err = decodeString(m["filename"], "filename"); err != nil {
-		return File{}, err
+	if in.Filename == nil || *in.Filename == "" {
+		return File{}, malformed("no filename")
 	}
-	if f.Filename == "" {
-		return File{}, malformed("empty filename")
+	f.Filename = *in.Filename
+	if in.URL == nil {
+		return File{}, malformed("no url")
 	}
-	href, err := decodeString(m["url"], "url")
-	if err != nil {
-		return File{}, err
-	}
-	u, _, err := resolve(base, href)
+	u, _, err := resolve(base, *in.URL)
 	if err != nil {
 		return File{}, err
 	}
 	f.URL = u.String()
-	if f.Hashes, err = jsonHashes(m["hashes"], "hashes"); err != nil {
+	if f.Hashes, err = checkHashes(in.Hashes); err != nil {
 		return File{}, err
 	}
-	if raw, ok := m["requires-python"]; ok && !isNull(raw) {
-		if f.RequiresPython, err = decodeString(raw, "requires-python"); err != nil {
-			return File{}, err
-		}
+	if in.RequiresPython != nil {
+		f.RequiresPython = *in.RequiresPython
 	}
-	md, ok := m["core-metadata"]
-	if !ok || isNull(md) {
-		md = m["dist-info-metadata"]
+	md := in.CoreMetadata
+	if isNull(md) {
+		md = in.DistInfoMetadata
 	}
 	if f.CoreMetadata, err = jsonMetadata(md); err != nil {
 		return File{}, err
 	}
-	if raw, ok := m["gpg-sig"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &f.Gpg); err != nil {
-			return File{}, malformed("gpg-sig is not a boolean")
-		}
+	if in.GpgSig != nil {
+		f.Gpg = *in.GpgSig
 	}
-	if raw, ok := m["yanked"]; ok && !isNull(raw) {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
+	switch y := bytes.TrimSpace(in.Yanked); {
+	case isNull(y):
+	case bytes.Equal(y, []byte("true")):
+		f.Yanked.Yanked = true
+	case bytes.Equal(y, []byte("false")):
+	case y[0] == '"':
+		f.Yanked.Yanked = true
+		if err := json.Unmarshal(y, &f.Yanked.Reason); err != nil {
 			return File{}, malformed("bad yanked")
 		}
-		switch y := v.(type) {
-		case bool:
-			f.Yanked.Yanked = y
-		case string:
-			f.Yanked = Yanked{Yanked: true, Reason: y}
-		default:
-			return File{}, malformed("yanked is neither a boolean nor a string")
-		}
+	default:
+		return File{}, malformed("yanked is neither a boolean nor a string")
 	}
-	if raw, ok := m["size"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &f.Size); err != nil || f.Size < 0 {
-			return File{}, malformed("size is not a non-negative integer")
+	if in.Size != nil {
+		if *in.Size < 0 {
+			return File{}, malformed("negative size")
 		}
+		f.Size = *in.Size
 	}
-	if raw, ok := m["upload-time"]; ok && !isNull(raw) {
-		s, err := decodeString(raw, "upload-time")
+	if in.UploadTime != nil {
+		t, err := time.Parse(time.RFC3339Nano, *in.UploadTime)
 		if err != nil {
-			return File{}, err
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return File{}, malformed("bad upload-time %q", s)
+			return File{}, malformed("bad upload-time %q", *in.UploadTime)
 		}
 		f.UploadTime = t.UTC()
 	}
 	return f, nil
 }
 
-func jsonHashes(raw json.RawMessage, what string) (map[string]string, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var h map[string]string
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return nil, malformed("%s is not an object of strings", what)
-	}
+func checkHashes(h map[string]string) (map[string]string, error) {
 	if len(h) == 0 {
 		return nil, nil
 	}
@@ -186,14 +160,17 @@ func jsonHashes(raw json.RawMessage, what string) (map[string]string, error) {
 }
 
 func jsonMetadata(raw json.RawMessage) (Metadata, error) {
-	if isNull(raw) {
+	switch raw = bytes.TrimSpace(raw); {
+	case isNull(raw), bytes.Equal(raw, []byte("false")):
 		return Metadata{}, nil
+	case bytes.Equal(raw, []byte("true")):
+		return Metadata{Present: true}, nil
 	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err == nil {
-		return Metadata{Present: b}, nil
+	var hm map[string]string
+	if raw[0] != '{' || json.Unmarshal(raw, &hm) != nil {
+		return Metadata{}, malformed("core-metadata is neither a boolean nor an object of hashes")
 	}
-	h, err := jsonHashes(raw, "core-metadata")
+	h, err := checkHashes(hm)
 	if err != nil {
 		return Metadata{}, err
 	}

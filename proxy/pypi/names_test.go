@@ -57,7 +57,7 @@ func TestParseFilename(t *testing.T) {
 	for _, bad := range []string{
 		"", "pkg.tar.gz", "pkg-.tar.gz", "-1.0.tar.gz", "pkg-1.0.exe", "pkg-1.0-py3-none.whl",
 		"pkg-1.0-x-py3-none-any.whl", "pkg-1.0-1-2-py3-none-any.whl", "../pkg-1.0.tar.gz", "pkg-1.0 .tar.gz",
-		"pkg-1.0--none-any.whl", "pkg-1.0.egg", "p%2fkg-1.0.tar.gz", "pkg-1.0-py3-none-any.whl.metadata",
+		"pkg-1.0--none-any.whl", "pkg-1.0.egg", "p\x85kg-1.0.tar.gz", "pkg-1.0-py3-none-any\u212a.whl", "p%2fkg-1.0.tar.gz", "pkg-1.0-py3-none-any.whl.metadata",
 	} {
 		if fi, err := ParseFilename(bad); !errors.Is(err, ErrFilename) {
 			t.Errorf("ParseFilename(%q) = %+v, %v; want ErrFilename", bad, fi, err)
@@ -78,7 +78,7 @@ func TestStripMetadataSuffix(t *testing.T) {
 }
 
 func FuzzParseFilename(f *testing.F) {
-	for _, s := range []string{"requests-2.31.0-py3-none-any.whl", "python-dateutil-2.8.2.tar.gz", "Foo_Bar-1.0-1-py2.py3-none-any.whl", "x-1.zip", "a-b-c-d-e-f-g.whl"} {
+	for _, s := range []string{"requests-2.31.0-py3-none-any.whl", "python-dateutil-2.8.2.tar.gz", "Foo_Bar-1.0-1-py2.py3-none-any.whl", "x-1.zip", "a-b-c-d-e-f-g.whl", "\xc8\xba-1.TAR.GZ"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/moatproject/moat/internal/store"
+	"github.com/moatproject/moat/internal/testutil/npmfake"
+	"github.com/moatproject/moat/internal/testutil/pypifake"
+	"github.com/moatproject/moat/policy"
+	"github.com/moatproject/moat/scan"
+)
+
+// fakeScanner judges by file name: anything containing "evil" is malicious.
+// It counts scans and can be slowed down.
+type fakeScanner struct {
+	scans atomic.Int64
+	delay time.Duration
+}
+
+func (f *fakeScanner) Version() string { return "fake/1" }
+
+func (f *fakeScanner) Scan(ctx context.Context, in scan.Input) *scan.Report {
+	f.scans.Add(1)
+	if f.delay > 0 {
+		time.Sleep(f.delay)
+	}
+	r := &scan.Report{Ecosystem: in.Ecosystem, Name: in.Name, Version: in.Version, SHA256: in.SHA256, Verdict: scan.VerdictClean, Threshold: 0.5, ScannerVersion: f.Version()}
+	if len(in.Data) > 0 && strings.Contains(in.Filename, "evil") {
+		r.Verdict, r.Score = scan.VerdictMalicious, 0.99
+	}
+	return r
+}
+
+type harness struct {
+	srv     *Server
+	http    *httptest.Server
+	npm     *npmfake.Registry
+	pypi    *pypifake.Index
+	scanner *fakeScanner
+	store   *store.Store
+}
+
+func newHarness(tb testing.TB) *harness {
+	tb.Helper()
+	st, err := store.Open(tb.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	eng, err := policy.New(policy.Default(), policy.Deps{Overrides: st, Feed: st.PolicyFeed()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := &harness{npm: npmfake.New(), pypi: pypifake.New(), scanner: &fakeScanner{}, store: st}
+	tb.Cleanup(h.npm.Close)
+	tb.Cleanup(h.pypi.Close)
+	client, err := NewUpstreamClient("", "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h.srv, err = New(Options{
+		Store: st, Scanner: h.scanner, Policy: eng, Client: client,
+		NPMUpstream: h.npm.URL(), PyPIUpstream: h.pypi.URL(),
+		MetadataMaxAge: time.Minute, MetaTimeout: 5 * time.Second, MaxMetaBytes: 64 << 20,
+		MaxArtifact: 64 << 20, FetchTimeout: 5 * time.Second, ScanWorkers: 2,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h.http = httptest.NewServer(h.srv)
+	tb.Cleanup(h.http.Close)
+	return h
+}
+
+func (h *harness) get(tb testing.TB, path string, hdr ...string) (int, []byte) {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.http.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
