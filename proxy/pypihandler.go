@@ -1,14 +1,17 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moatproject/moat/internal/store"
 	"github.com/moatproject/moat/policy"
@@ -35,9 +38,79 @@ type pypiHandler struct {
 }
 
 type parsedProject struct {
-	entry *store.MetaEntry
-	proj  *pypi.Project
-	files map[string]*pypi.File // by filename
+	entry    *store.MetaEntry
+	proj     *pypi.Project
+	files    map[string]*pypi.File // by filename
+	versions []string              // version of each of proj.Files; "" = not an installable file name
+
+	mu       sync.Mutex
+	rendered map[string][]byte // by format, base URL and hidden-version set
+}
+
+// render filters and renders the project page: versions policy refuses are
+// left out, file URLs point at base (moat's /pypi/files/...) unless base is
+// empty. Renderings are memoised per hidden-version set.
+func (h *pypiHandler) render(ctx context.Context, norm string, pp *parsedProject, format pypi.Format, base string) []byte {
+	reports := h.gate.VersionReports(ctx, scan.PyPI, norm)
+	hidden := map[string]bool{}
+	times := map[string]time.Time{}
+	for i, v := range pp.versions {
+		if v == "" {
+			continue
+		}
+		// A version's age is its first upload; zero when no file says.
+		t, seen := times[v]
+		if up := pp.proj.Files[i].UploadTime; !seen || (!up.IsZero() && (t.IsZero() || up.Before(t))) {
+			times[v] = up
+		}
+	}
+	var hiddenList []string
+	for v, t := range times {
+		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.PyPI, Name: norm, Version: v, PublishedAt: t, Report: reports[v]}) {
+			hidden[v] = true
+			hiddenList = append(hiddenList, v)
+		}
+	}
+	sort.Strings(hiddenList)
+	sig := fmt.Sprint(int(format)) + "\x00" + base + "\x00" + strings.Join(hiddenList, "\x00")
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if b, ok := pp.rendered[sig]; ok {
+		return b
+	}
+	out := &pypi.Project{Name: pp.proj.Name, Meta: pp.proj.Meta}
+	visible := map[string]bool{}
+	for i, f := range pp.proj.Files {
+		v := pp.versions[i]
+		if v == "" || hidden[v] {
+			continue
+		}
+		if base != "" {
+			f.URL = base + url.PathEscape(f.Filename)
+		}
+		out.Files = append(out.Files, f)
+		visible[v] = true
+	}
+	all := pp.proj.Versions
+	if len(all) == 0 { // an HTML page lists no versions: derive them from the files
+		all = pp.proj.FileVersions()
+	}
+	for _, v := range all {
+		if visible[v] {
+			out.Versions = append(out.Versions, v)
+		}
+	}
+	var body []byte
+	if format == pypi.FormatJSON {
+		body = pypi.RenderJSON(out)
+	} else {
+		body = pypi.RenderHTML(out)
+	}
+	if len(pp.rendered) > 8 {
+		clear(pp.rendered)
+	}
+	pp.rendered[sig] = body
+	return body
 }
 
 func newPyPIHandler(up *url.URL, meta *metaFetcher, gate *Gate, pol Decider, base baseURLFunc, log *slog.Logger) *pypiHandler {
@@ -106,42 +179,12 @@ func (h *pypiHandler) serveProject(w http.ResponseWriter, r *http.Request, rest,
 		h.failure(w, err)
 		return
 	}
-	base := h.base(r) + "/pypi/files/" + norm + "/"
-	out := &pypi.Project{Name: pp.proj.Name, Meta: pp.proj.Meta}
-	versions := map[string]bool{}
-	reports := h.gate.VersionReports(r.Context(), scan.PyPI, norm)
-	for i := range pp.proj.Files {
-		f := pp.proj.Files[i]
-		fi, err := pypi.ParseFilename(f.Filename)
-		if err != nil {
-			continue // not an installable artifact name: leave it out
-		}
-		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.PyPI, Name: norm, Version: fi.Version, PublishedAt: f.UploadTime, Report: reports[fi.Version]}) {
-			continue
-		}
-		if rewrite {
-			f.URL = base + url.PathEscape(f.Filename)
-		}
-		out.Files = append(out.Files, f)
-		versions[fi.Version] = true
+	base := ""
+	if rewrite {
+		base = h.base(r) + "/pypi/files/" + norm + "/"
 	}
-	all := pp.proj.Versions
-	if len(all) == 0 { // an HTML page lists no versions: derive them from the files
-		all = pp.proj.FileVersions()
-	}
-	for _, v := range all {
-		if versions[v] {
-			out.Versions = append(out.Versions, v)
-		}
-	}
-	var body []byte
-	if format == pypi.FormatJSON {
-		w.Header().Set("Content-Type", pypi.ContentTypeJSON)
-		body = pypi.RenderJSON(out)
-	} else {
-		w.Header().Set("Content-Type", pypi.ContentTypeHTML)
-		body = pypi.RenderHTML(out)
-	}
+	body := h.render(r.Context(), norm, pp, format, base)
+	w.Header().Set("Content-Type", format.ContentType())
 	w.Header().Set("Vary", "Accept")
 	w.Header().Set("Cache-Control", "max-age=0, must-revalidate")
 	if stale {
@@ -185,9 +228,12 @@ func (h *pypiHandler) project(r *http.Request, norm string, force bool) (*parsed
 	if err != nil {
 		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: redact(upURL), Msg: "malformed index page", Err: err}
 	}
-	pp = &parsedProject{entry: res.Entry, proj: proj, files: map[string]*pypi.File{}}
+	pp = &parsedProject{entry: res.Entry, proj: proj, files: map[string]*pypi.File{}, versions: make([]string, len(proj.Files)), rendered: map[string][]byte{}}
 	for i := range proj.Files {
 		pp.files[proj.Files[i].Filename] = &proj.Files[i]
+		if fi, err := pypi.ParseFilename(proj.Files[i].Filename); err == nil {
+			pp.versions[i] = fi.Version
+		}
 	}
 	h.mu.Lock()
 	if len(h.parsed) > 1024 {

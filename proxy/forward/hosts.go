@@ -35,12 +35,29 @@ func Authority(hostport, defPort string) (string, error) {
 		}
 		return net.JoinHostPort(a.String(), port), nil
 	}
-	for _, c := range host {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return "", fmt.Errorf("bad host %q", host)
-		}
+	if !validHostName(host) {
+		return "", fmt.Errorf("bad host %q", host)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// validHostName accepts lower-case DNS names (underscores allowed, as
+// some internal names have them) and dotted IPv4 addresses.
+func validHostName(host string) bool {
+	if len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // HostMatcher returns a predicate over normalised authorities ("host:port",
