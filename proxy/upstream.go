@@ -137,7 +137,7 @@ func readCapped(rawURL string, resp *http.Response, max int64) ([]byte, error) {
 	if n > max {
 		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: fmt.Sprintf("body exceeds the %d byte limit", max)}
 	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength && resp.Uncompressed == false {
+	if resp.ContentLength >= 0 && n != resp.ContentLength && !resp.Uncompressed {
 		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: fmt.Sprintf("body truncated: got %d of %d bytes", n, resp.ContentLength)}
 	}
 	return w.b, nil

@@ -73,6 +73,9 @@ type Options struct {
 	Workers int
 	// MaxArchiveBytes skips larger archives (default 64 MiB).
 	MaxArchiveBytes int64
+	// Done, when set, lists archives (Record.Path) already exported: they
+	// are neither scanned nor counted (see ReadDone, for resuming).
+	Done map[string]bool
 	// Progress, when set, receives a progress line now and then ("\r"-updated).
 	Progress io.Writer
 }
@@ -134,6 +137,9 @@ func Export(ctx context.Context, sc Scanner, inputs []string, w io.Writer, opts 
 			if it.err != nil && it.path == "" { // the input itself failed
 				inputErr = it.err
 				return
+			}
+			if opts.Done[it.path] {
+				continue
 			}
 			select {
 			case jobs <- job{seq, it}:
@@ -199,6 +205,27 @@ func Export(ctx context.Context, sc Scanner, inputs []string, w io.Writer, opts 
 		return st, inputErr
 	}
 	return st, ctx.Err()
+}
+
+// ReadDone returns the paths of the records in an existing dataset, to
+// resume an export (Options.Done) after an interruption.
+func ReadDone(r io.Reader) (map[string]bool, error) {
+	done := map[string]bool{}
+	dec := json.NewDecoder(r)
+	for {
+		var rec struct {
+			Path string `json:"path"`
+		}
+		err := dec.Decode(&rec)
+		if err == io.EOF {
+			return done, nil
+		}
+		if err != nil {
+			// A torn last line (the process was killed mid-write) ends it.
+			return done, fmt.Errorf("read dataset: %w", err)
+		}
+		done[rec.Path] = true
+	}
 }
 
 // record scans one archive; a nil Record comes with the reason it was skipped.

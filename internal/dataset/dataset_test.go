@@ -376,3 +376,30 @@ func TestNameFromFilename(t *testing.T) {
 		}
 	}
 }
+
+func TestResume(t *testing.T) {
+	dir, meta := corpus(t)
+	var first bytes.Buffer
+	if _, err := Export(context.Background(), &fakeScanner{}, []string{dir}, &first, Options{Label: 1, Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(first.String(), "\n")
+	// A run killed after two records, mid-way through the third.
+	torn := lines[0] + lines[1] + lines[2][:10]
+	done, err := ReadDone(strings.NewReader(torn))
+	if err == nil || len(done) != 2 {
+		t.Fatalf("ReadDone(torn) = %d paths, %v; want 2 and an error", len(done), err)
+	}
+	sc := &fakeScanner{}
+	var rest bytes.Buffer
+	st, err := Export(context.Background(), sc, []string{dir}, &rest, Options{Label: 1, Meta: meta, Done: done})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lines[0] + lines[1] + rest.String(); got != first.String() {
+		t.Errorf("resumed output differs:\n%s\nwant:\n%s", got, first.String())
+	}
+	if int(sc.calls.Load()) != st.Archives || st.Archives != 4 {
+		t.Errorf("resumed run scanned %d archives (stats %+v), want the 4 not done", sc.calls.Load(), st)
+	}
+}

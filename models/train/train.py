@@ -217,6 +217,11 @@ def train(args):
     torch.set_num_threads(args.threads)
 
     records = data.load_jsonl(args.data)
+    if args.drop_category:
+        drop = set(args.drop_category)
+        n = len(records)
+        records = [r for r in records if r.get("category") not in drop]
+        log(f"dropped {n - len(records)} records in categories {sorted(drop)}")
     if not records:
         raise SystemExit("no records")
     if args.max_records and len(records) > args.max_records:
@@ -340,6 +345,7 @@ def train(args):
         "curves": os.path.basename(fig),
         "training_set": "training-set.tsv",
         "data": [os.path.basename(p) for p in args.data],
+        "dropped_categories": sorted(args.drop_category),
     }
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
@@ -448,6 +454,8 @@ def main(argv):
     t.add_argument("--val-frac", type=float, default=0.2)
     t.add_argument("--date-quantile", type=float, default=0.8)
     t.add_argument("--max-records", type=int, default=0)
+    t.add_argument("--drop-category", action="append", default=[],
+                   help="leave out records of this category (e.g. probably_pentest: dependency-confusion probes)")
     t.add_argument("--opset", type=int, default=17)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=int, default=2)

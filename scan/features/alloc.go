@@ -19,6 +19,12 @@ extern void ts_set_allocator(
 // for NULL, so a bare malloc would turn OOM into a wild write instead).
 static void moat_ts_use_libc(void) { ts_set_allocator(NULL, NULL, NULL, NULL); }
 
+// For tests: whether tree-sitter still allocates through go-tree-sitter's
+// Go callbacks.
+extern void *(*ts_current_malloc)(size_t);
+extern void *c_malloc_fn(size_t);
+static int moat_ts_uses_go_allocator(void) { return ts_current_malloc == c_malloc_fn; }
+
 static size_t *moat_flag_new(void) { return (size_t *)calloc(1, sizeof(size_t)); }
 static void moat_flag_free(size_t *p) { free(p); }
 */
@@ -36,6 +42,9 @@ import (
 // comes from the same libc heap and may be freed by the other. Switching is
 // therefore safe at any time; we do it once, before the first parser exists.
 var useLibcAllocator = sync.OnceFunc(func() { C.moat_ts_use_libc() })
+
+// usesGoAllocator reports whether tree-sitter allocates through Go callbacks.
+func usesGoAllocator() bool { return C.moat_ts_uses_go_allocator() != 0 }
 
 // cancelFlag is a word in C memory that tree-sitter polls during a parse
 // (ts_parser_set_cancellation_flag). It must not live in Go memory: C keeps

@@ -194,10 +194,9 @@ func cutHead(src []byte, max int) []byte {
 
 // language holds one grammar and its bounded parser pool.
 type language struct {
-	id    langID
-	lang  *ts.Language
-	named []bool // named[kind id]: kind is a named node
-	k     kinds
+	id   langID
+	lang *ts.Language
+	k    kinds
 
 	slots chan struct{} // one token per parser that may exist
 	idle  chan *parser
@@ -209,15 +208,9 @@ type language struct {
 }
 
 func newLanguage(id langID, l *ts.Language, opts Options) *language {
-	n := int(l.NodeKindCount())
-	named := make([]bool, n)
-	for i := range n {
-		named[i] = l.NodeKindIsNamed(uint16(i))
-	}
 	lg := &language{
 		id:    id,
 		lang:  l,
-		named: named,
 		slots: make(chan struct{}, opts.MaxParsers),
 		idle:  make(chan *parser, opts.MaxParsers),
 	}

@@ -238,7 +238,17 @@ func (a *analysis) jsRequireSpec(fn, n int32) (string, bool) {
 		spec, _ := a.fold(a.first(a.child(n, k.fArguments)))
 		return spec, true
 	}
-	if a.kind(fn) != k.identifier && a.kind(fn) != k.member {
+	// Cheap syntactic filter first: jsName allocates.
+	switch a.kind(fn) {
+	case k.identifier:
+		if t := a.text(fn); string(t) != "require" && a.aliases[string(t)] != "require" {
+			return "", false
+		}
+	case k.member:
+		if string(a.text(a.child(fn, k.fProperty))) != "require" {
+			return "", false
+		}
+	default:
 		return "", false
 	}
 	switch a.jsName(fn, 1) {
@@ -378,7 +388,15 @@ func (a *analysis) isProcessEnv(n int32) bool {
 	if a.kind(n) != k.member || string(a.text(a.child(n, k.fProperty))) != "env" {
 		return false
 	}
-	return a.jsName(a.child(n, k.fObject), 1) == "process"
+	obj := a.child(n, k.fObject)
+	if a.kind(obj) != k.identifier {
+		return a.jsName(obj, 1) == "process" // e.g. globalThis.process
+	}
+	t := a.text(obj)
+	if q, ok := a.aliases[string(t)]; ok {
+		return q == "process"
+	}
+	return string(t) == "process"
 }
 
 func (a *analysis) jsMember(n int32) {

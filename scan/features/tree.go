@@ -22,4 +22,3 @@ type flatTree struct {
 
 // errorKind is tree-sitter's ERROR symbol (ts_builtin_sym_error).
 const errorKind = 0xFFFF
-

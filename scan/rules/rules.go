@@ -13,9 +13,12 @@
 //
 // With Bias -4 and Threshold 0.5, a package is flagged once the weights of
 // its evidence sum to more than 4: one strong rule, or two medium ones. The
-// rules see only the token sequence (phase markers included), so the
-// classifier is a drop-in scan.Classifier and can be compared with the model
-// on exactly the same input. Capabilities that benign packages use every day
+// rules see only the token sequence (phase markers included): install-time
+// rules look at the whole install phase, while combinations elsewhere must
+// occur close together in the sequence (which is ordered by file), so a big
+// library that has every capability somewhere does not add up to a
+// stealer. The classifier is a drop-in scan.Classifier and can be compared
+// with the model on exactly the same input. Capabilities that benign packages use every day
 // (reading a few environment variables for build flags, running node-gyp or
 // a compiler at install time, HTTP clients) carry no weight on their own.
 package rules
@@ -121,14 +124,16 @@ const (
 	numPhases
 )
 
-// evidence is the set of tokens seen in each phase.
+// evidence is the set of tokens seen in each phase, and the sequence
+// itself for proximity tests.
 type evidence struct {
-	phase [numPhases]map[string]bool
-	all   map[string]bool
+	phase  [numPhases]map[string]bool
+	all    map[string]bool
+	tokens []string
 }
 
 func collect(tokens []string) *evidence {
-	ev := &evidence{all: make(map[string]bool)}
+	ev := &evidence{all: make(map[string]bool), tokens: tokens}
 	for i := range ev.phase {
 		ev.phase[i] = make(map[string]bool)
 	}
@@ -170,23 +175,65 @@ func anyOf(set map[string]bool, toks ...string) bool {
 	return false
 }
 
-// inSamePhase reports whether some phase holds one of a and one of b.
-func (ev *evidence) inSamePhase(a, b []string) bool {
-	for _, set := range ev.phase {
-		if anyOf(set, a...) && anyOf(set, b...) {
+// window is how close (in tokens) two behaviours must be for a
+// combination rule outside the install phase. The sequence is ordered by
+// file, so nearby tokens usually come from the same file; a big library
+// collects every capability somewhere, but rarely in one place.
+const window = 16
+
+// near reports whether a token of a and a token of b occur within w
+// tokens of each other.
+func (ev *evidence) near(w int, a, b []string) bool {
+	lastA, lastB := -w-1, -w-1
+	for i, t := range ev.tokens {
+		inA, inB := matches(t, a), matches(t, b)
+		if inA {
+			lastA = i
+		}
+		if inB {
+			lastB = i
+		}
+		if (inA && i-lastB <= w) || (inB && i-lastA <= w) {
 			return true
 		}
 	}
 	return false
 }
 
+func matches(tok string, set []string) bool {
+	for _, t := range set {
+		if prefix, ok := strings.CutSuffix(t, ".*"); ok {
+			if strings.HasPrefix(tok, prefix+".") {
+				return true
+			}
+		} else if tok == t {
+			return true
+		}
+	}
+	return false
+}
+
+// distinct counts how many of toks occur.
+func distinct(set map[string]bool, toks ...string) int {
+	n := 0
+	for _, t := range toks {
+		if set[t] {
+			n++
+		}
+	}
+	return n
+}
+
 var (
 	network      = []string{"net.call", "net.dns"}
 	oddEndpoint  = []string{"url.ip", "url.webhook", "url.tunnel", "url.telegram", "url.paste"}
 	secrets      = []string{"env.read.all", "env.read.secret", "sensitive.*"}
-	hostInfo     = []string{"env.read.all", "env.read.secret", "sensitive.*", "os.call"}
-	obfuscated   = []string{"obfuscation.*", "string.base64", "string.hex"}
+	stolen       = []string{"sensitive.*"}
+	stores       = []string{"sensitive.browser", "sensitive.wallet", "sensitive.messenger"}
+	obfuscated   = []string{"obfuscation.*"}
+	encoded      = []string{"string.base64", "string.hex"}
 	execution    = []string{"eval.call", "eval.decoded", "process.call", "import.dynamic"}
+	evaluation   = []string{"eval.call", "import.dynamic"}
 	decodingExec = []string{"encoding.call", "eval.call", "eval.decoded", "process.call", "net.call", "import.dynamic"}
 	setupHooks   = []string{"setup.cmdclass", "setup.install_class"}
 	remoteOrExec = []string{"net.call", "net.dns", "eval.call", "eval.decoded", "shell.download_exec"}
@@ -196,49 +243,15 @@ func builtin() []Rule {
 	install := func(ev *evidence) map[string]bool { return ev.phase[phaseInstall] }
 	return []Rule{
 		{Name: "install-exfiltration", Weight: 6,
-			Why: "at install time, reads host identity, credentials or the whole environment and talks to the network",
+			Why: "at install time, reads credentials or the whole environment and talks to the network",
 			match: func(ev *evidence) bool {
-				return anyOf(install(ev), network...) && anyOf(install(ev), hostInfo...)
+				return anyOf(install(ev), network...) && anyOf(install(ev), secrets...)
 			}},
-		{Name: "download-exec", Weight: 5,
-			Why:   "downloads a file or script and executes it",
-			match: func(ev *evidence) bool { return ev.all["shell.download_exec"] }},
-		{Name: "eval-decoded", Weight: 5,
-			Why:   "evaluates code produced by decoding or decompressing a string (packed payload)",
-			match: func(ev *evidence) bool { return ev.all["eval.decoded"] }},
-		{Name: "pth-exec", Weight: 3,
-			Why:   "a .pth file runs code on every Python start",
-			match: func(ev *evidence) bool { return ev.all["pth.exec"] }},
-		{Name: "pth-payload", Weight: 3,
-			Why: "the code run by a .pth file decodes, evaluates, spawns or connects",
+		{Name: "install-host-probe", Weight: 3,
+			Why: "at install time, reads host identity (host or user name) and talks to the network",
 			match: func(ev *evidence) bool {
-				return ev.all["pth.exec"] && anyOf(install(ev), decodingExec...)
+				return anyOf(install(ev), network...) && install(ev)["os.call"]
 			}},
-		{Name: "obfuscated-exec", Weight: 3,
-			Why:   "obfuscated code or long encoded strings next to code execution",
-			match: func(ev *evidence) bool { return ev.inSamePhase(obfuscated, execution) }},
-		{Name: "exfil-endpoint", Weight: 3.5,
-			Why:   "names a webhook, tunnel or Telegram bot endpoint",
-			match: func(ev *evidence) bool { return anyOf(ev.all, "url.webhook", "url.tunnel", "url.telegram") }},
-		{Name: "paste-endpoint", Weight: 2,
-			Why:   "names a paste or file-sharing site",
-			match: func(ev *evidence) bool { return ev.all["url.paste"] }},
-		{Name: "secrets-to-odd-endpoint", Weight: 3,
-			Why:   "reads credentials or the whole environment and names a raw IP, webhook, tunnel or paste endpoint",
-			match: func(ev *evidence) bool { return anyOf(ev.all, secrets...) && anyOf(ev.all, oddEndpoint...) }},
-		{Name: "secret-stores", Weight: 3,
-			Why: "reads browser, wallet or messenger credential stores",
-			match: func(ev *evidence) bool {
-				return anyOf(ev.all, "sensitive.browser", "sensitive.wallet", "sensitive.messenger")
-			}},
-		{Name: "secret-stores-network", Weight: 2,
-			Why: "reads credential stores and talks to the network",
-			match: func(ev *evidence) bool {
-				return anyOf(ev.all, "sensitive.browser", "sensitive.wallet", "sensitive.messenger") && anyOf(ev.all, network...)
-			}},
-		{Name: "raw-ip-network", Weight: 2,
-			Why:   "talks to a raw IP address",
-			match: func(ev *evidence) bool { return ev.all["url.ip"] && anyOf(ev.all, network...) }},
 		{Name: "install-network", Weight: 2,
 			Why:   "talks to the network at install time",
 			match: func(ev *evidence) bool { return anyOf(install(ev), network...) }},
@@ -253,6 +266,44 @@ func builtin() []Rule {
 		{Name: "install-detached", Weight: 2,
 			Why:   "starts a detached background process at install time",
 			match: func(ev *evidence) bool { return install(ev)["process.detached"] }},
+		{Name: "pth-exec", Weight: 1.5,
+			Why:   "a .pth file runs code on every Python start",
+			match: func(ev *evidence) bool { return ev.all["pth.exec"] }},
+		{Name: "pth-payload", Weight: 4,
+			Why: "the code run by a .pth file decodes, evaluates, spawns or connects",
+			match: func(ev *evidence) bool {
+				return ev.all["pth.exec"] && anyOf(install(ev), decodingExec...)
+			}},
+		{Name: "download-exec", Weight: 5,
+			Why:   "downloads a file or script and executes it",
+			match: func(ev *evidence) bool { return ev.all["shell.download_exec"] }},
+		{Name: "eval-decoded", Weight: 5,
+			Why:   "evaluates code produced by decoding or decompressing a string (packed payload)",
+			match: func(ev *evidence) bool { return ev.all["eval.decoded"] }},
+		{Name: "obfuscated-exec", Weight: 3,
+			Why:   "obfuscated code close to code execution",
+			match: func(ev *evidence) bool { return ev.near(window, obfuscated, execution) }},
+		{Name: "encoded-eval", Weight: 2,
+			Why:   "a long encoded string right next to code evaluation",
+			match: func(ev *evidence) bool { return ev.near(window/2, encoded, evaluation) }},
+		{Name: "exfil-endpoint", Weight: 3.5,
+			Why:   "names a webhook, tunnel or Telegram bot endpoint",
+			match: func(ev *evidence) bool { return anyOf(ev.all, "url.webhook", "url.tunnel", "url.telegram") }},
+		{Name: "paste-endpoint", Weight: 2,
+			Why:   "names a paste or file-sharing site",
+			match: func(ev *evidence) bool { return ev.all["url.paste"] }},
+		{Name: "secrets-to-odd-endpoint", Weight: 3,
+			Why:   "names credential files or stores close to a raw IP, webhook, tunnel or paste endpoint",
+			match: func(ev *evidence) bool { return ev.near(window, stolen, oddEndpoint) }},
+		{Name: "secret-stores", Weight: 3,
+			Why:   "names credential stores of more than one kind (browser, wallet, messenger)",
+			match: func(ev *evidence) bool { return distinct(ev.all, stores...) >= 2 }},
+		{Name: "secret-stores-network", Weight: 2,
+			Why:   "reads browser, wallet or messenger credential stores close to network calls",
+			match: func(ev *evidence) bool { return ev.near(window, stores, network) }},
+		{Name: "raw-ip-network", Weight: 2,
+			Why:   "talks to a raw IP address",
+			match: func(ev *evidence) bool { return ev.near(window/2, []string{"url.ip"}, network) }},
 		{Name: "persistence", Weight: 2,
 			Why:   "installs itself to run again (cron, systemd, shell profile, Run keys, LaunchAgents)",
 			match: func(ev *evidence) bool { return ev.all["persistence"] }},

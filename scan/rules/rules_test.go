@@ -17,12 +17,14 @@ func TestScore(t *testing.T) {
 		// Malicious shapes.
 		{"npm postinstall exfiltration",
 			"[INSTALL] install.script os.import fs.import net.import os.call sensitive.path fs.read env.read.all url net.call [IMPORT] fs.import",
-			true, []string{"install-exfiltration", "install-network"}},
+			true, []string{"install-exfiltration", "install-host-probe", "install-network"}},
 		{"obfuscated eval", "[IMPORT] encoding.call string.base64 eval.decoded",
-			true, []string{"eval-decoded", "obfuscated-exec"}},
+			true, []string{"eval-decoded"}},
+		{"obfuscated exec", "[IMPORT] obfuscation.identifiers string.base64 encoding.call eval.call",
+			true, []string{"obfuscated-exec", "encoded-eval"}},
 		{"setup.py cmdclass to raw IP",
 			"[INSTALL] setup.py setup.install_class setup.cmdclass os.import env.read.all net.import url url.ip net.call",
-			true, []string{"install-exfiltration", "secrets-to-odd-endpoint", "raw-ip-network", "install-network", "setup-hook-remote"}},
+			true, []string{"install-exfiltration", "raw-ip-network", "install-network", "setup-hook-remote"}},
 		{"pth payload", "[INSTALL] pth.exec encoding.import encoding.call eval.decoded",
 			true, []string{"eval-decoded", "pth-exec", "pth-payload"}},
 		{"curl pipe sh", "[INSTALL] install.script shell.script net.call shell.download_exec",
@@ -39,6 +41,9 @@ func TestScore(t *testing.T) {
 		{"minified bundle with eval", "[IMPORT] obfuscation.minified eval.call net.call", false, []string{"obfuscated-exec"}},
 		{"http client reading token env at import", "[IMPORT] env.read.secret net.import net.call url", false, nil},
 		{"empty", "", false, nil},
+		{"big library with every capability far apart",
+			"[IMPORT] sensitive.wallet env.read.secret " + strings.Repeat("fs.read url ", 30) + "net.call url.ip " + strings.Repeat("os.import fs.write ", 30) + "string.hex " + strings.Repeat("fs.read url ", 30) + "eval.call",
+			false, nil},
 	}
 	c := New()
 	for _, tt := range tests {

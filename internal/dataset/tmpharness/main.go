@@ -3,10 +3,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/moatproject/moat/internal/dataset"
 	"github.com/moatproject/moat/scan"
@@ -32,11 +35,16 @@ func main() {
 			panic(err)
 		}
 	}
-	sc := scan.New(features.New(features.Options{}), rules.New(), scan.Options{})
-	f, err := os.Create(*out)
+	sc := scan.New(features.New(features.Options{ParseTimeout: time.Minute}), rules.New(), scan.Options{Timeout: 5 * time.Minute})
+	f, err := os.OpenFile(*out, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		panic(err)
 	}
+	b, _ := io.ReadAll(f)
+	keep := bytes.LastIndexByte(b, '\n') + 1
+	opts.Done, _ = dataset.ReadDone(bytes.NewReader(b[:keep]))
+	f.Truncate(int64(keep))
+	f.Seek(int64(keep), io.SeekStart)
 	st, err := dataset.Export(context.Background(), sc, flag.Args(), f, opts)
 	f.Close()
 	fmt.Fprintf(os.Stderr, "%+v %v\n", st, err)
