@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -15,9 +16,16 @@ const DefaultPyPIFilesHost = "files.pythonhosted.org"
 
 // InterceptHosts lists the registry hosts transparent mode must decrypt and
 // route into ServeIntercepted: the npm upstream, the PyPI index, and the
-// PyPI files host.
+// PyPI files host. An upstream URL with an explicit port yields "host:port"
+// (only that port is intercepted), else the bare host name.
 func (s *Server) InterceptHosts() []string {
-	hosts := []string{s.npm.upstream.Hostname(), s.pypi.upstream.Hostname()}
+	hostOf := func(u *url.URL) string {
+		if u.Port() != "" {
+			return u.Host
+		}
+		return u.Hostname()
+	}
+	hosts := []string{hostOf(s.npm.upstream), hostOf(s.pypi.upstream)}
 	if s.pypi.upstream.Hostname() == "pypi.org" {
 		hosts = append(hosts, DefaultPyPIFilesHost)
 	}

@@ -7,7 +7,6 @@ package proxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ import (
 type Store interface {
 	GateStore
 	MetaStore
-	ReportsBySHA(ctx context.Context, sha string) ([]*scan.Report, error)
 }
 
 // Options configures a Server.
@@ -39,6 +37,8 @@ type Options struct {
 	Client  *http.Client // upstream client (verified TLS)
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Admin serves /api/v1/, /reports/ and the status page at /.
+	Admin http.Handler
 
 	NPMUpstream    string // registry root URL
 	NPMToken       string
@@ -96,7 +96,6 @@ func New(o Options) (*Server, error) {
 
 	s.handle("/npm/", "npm", s.npm)
 	s.handle("/pypi/", "pypi", s.pypi)
-	s.handle("GET /api/v1/reports/{sha256}", "api", http.HandlerFunc(s.apiReport))
 	s.handle("GET /healthz", "healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -104,7 +103,11 @@ func New(o Options) (*Server, error) {
 	if o.Metrics != nil {
 		s.mux.Handle("GET /metrics", o.Metrics.Handler())
 	}
-	s.handle("GET /{$}", "status", http.HandlerFunc(s.status))
+	if o.Admin != nil {
+		s.handle("/api/v1/", "api", o.Admin)
+		s.handle("/reports/", "reports", o.Admin)
+		s.handle("GET /{$}", "status", o.Admin)
+	}
 	return s, nil
 }
 
@@ -128,42 +131,6 @@ func (s *Server) baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
-	sha := strings.ToLower(r.PathValue("sha256"))
-	if len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a sha256 hex digest"})
-		return
-	}
-	reps, err := s.o.Store.ReportsBySHA(r.Context(), sha)
-	if err != nil || len(reps) == 0 {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no report for " + sha})
-		return
-	}
-	writeJSON(w, http.StatusOK, reps[0])
-}
-
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	base := s.baseURL(r)
-	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>moat</title></head><body>
-<h1>moat %s</h1><p>npm registry: <code>%s/npm/</code><br>PyPI index: <code>%s/pypi/simple/</code></p>
-<p><a href="/metrics">metrics</a> · <a href="/healthz">health</a></p></body></html>`,
-		htmlEscape(s.o.Version), htmlEscape(base), htmlEscape(base))
-}
-
-func htmlEscape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
-	return r.Replace(s)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }
 
 func parseRoot(raw string) (*url.URL, error) {

@@ -35,6 +35,10 @@ const usage = `moat - a caching proxy that scans npm and PyPI packages before yo
 usage:
   moat serve   [--config FILE] [--listen ADDR] [--proxy-listen ADDR] [--data DIR]
   moat scan    [--json] [--explain] [--ecosystem npm|pypi] PATH...
+  moat ca      init | path | export [--bundle]
+  moat setup   npm | yarn | pnpm | pip | uv | poetry | env [--mode registry|proxy] [--apply]
+  moat verdict list | show | allow | deny | rm | overrides ...
+  moat feed    import PATH
   moat dataset --out FILE.jsonl [--label malicious|benign] INPUT...
   moat version
 
@@ -55,6 +59,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runScan(ctx, rest, stdout, stderr)
 	case "dataset":
 		return runDataset(ctx, rest, stdout, stderr)
+	case "ca":
+		return runCA(ctx, rest, stdout, stderr)
+	case "setup":
+		return runSetup(ctx, rest, stdout, stderr)
+	case "verdict":
+		return runVerdict(ctx, rest, stdout, stderr)
+	case "feed":
+		return runFeed(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "moat %s\n", version)
 		return exitOK

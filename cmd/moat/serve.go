@@ -19,6 +19,7 @@ import (
 	"github.com/moatproject/moat/internal/store"
 	"github.com/moatproject/moat/policy"
 	"github.com/moatproject/moat/proxy"
+	"github.com/moatproject/moat/proxy/admin"
 )
 
 // commonFlags are the flags every store-touching command takes.
@@ -129,9 +130,17 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	if err != nil {
 		return err
 	}
+	token, err := admin.LoadOrCreateToken(cfg.Server.DataDir)
+	if err != nil {
+		return err
+	}
+	adm, err := admin.New(admin.Options{Store: st, Audit: auditLog, Token: token, Version: version, PolicyMode: string(cfg.Policy.Mode), Logger: log})
+	if err != nil {
+		return err
+	}
 	metrics := proxy.NewMetrics()
 	srv, err := proxy.New(proxy.Options{
-		Store: st, Scanner: scanner, Policy: engine, Audit: auditLog, Client: client, Logger: log, Metrics: metrics,
+		Store: st, Scanner: scanner, Policy: engine, Audit: auditLog, Client: client, Logger: log, Metrics: metrics, Admin: adm,
 		NPMUpstream: cfg.NPM.Upstream, NPMToken: cfg.NPM.Token, PyPIUpstream: cfg.PyPI.Upstream,
 		PublicURL: cfg.Server.PublicURL, MetadataMaxAge: cfg.NPM.MetadataMaxAge, MetaTimeout: cfg.Upstream.Timeout,
 		MaxMetaBytes: cfg.Upstream.MaxMetadataBytes, MaxArtifact: cfg.Upstream.MaxArtifactBytes,
@@ -161,20 +170,30 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	if env.ready != nil {
 		env.ready(addr)
 	}
+	proxyAddr, stopForward, err := startForward(ctx, cfg, http.HandlerFunc(srv.ServeIntercepted), srv.InterceptHosts(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if proxyAddr != "" {
+		log.Info("moat transparent proxy listening", "addr", proxyAddr, "intercept", srv.InterceptHosts(), "egress", cfg.Proxy.Egress)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
+		_ = stopForward(context.Background())
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	ferr := stopForward(sctx)
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return ferr
 }
 
 // npmConfiguredRegistry asks npm which registry it uses, so moat chains to

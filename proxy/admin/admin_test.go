@@ -575,8 +575,20 @@ func TestStatusPage(t *testing.T) {
 			t.Errorf("status page lacks %q", want)
 		}
 	}
+	if !strings.Contains(page, "npm config set registry "+f.srv.URL+"/npm/") {
+		t.Error("status page lacks the npm setup hint")
+	}
 	assertNoActiveContent(t, page)
-	golden(t, "status.html", b)
+	golden(t, "status.html", bytes.ReplaceAll(b, []byte(f.srv.URL), []byte("http://moat.test")))
+
+	// A hostile Host header is escaped like everything else.
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Host = `x"><script>alert(1)</script>`
+	rec := httptest.NewRecorder()
+	f.admin.ServeHTTP(rec, req)
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), "<script>") {
+		t.Errorf("hostile Host: %d, page carries the raw script", rec.Code)
+	}
 }
 
 func TestReportPage(t *testing.T) {

@@ -102,6 +102,7 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request, code int, name st
 }
 
 type statusData struct {
+	Base       string // how this client reaches moat, for the setup hints
 	Version    string
 	PolicyMode string
 	Now        time.Time
@@ -122,7 +123,7 @@ type statusData struct {
 func (a *Admin) statusPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := a.o.Now().UTC()
-	d := statusData{Version: a.o.Version, PolicyMode: a.o.PolicyMode, Now: now, Window: chartHours * time.Hour}
+	d := statusData{Base: requestBase(r), Version: a.o.Version, PolicyMode: a.o.PolicyMode, Now: now, Window: chartHours * time.Hour}
 	if d.PolicyMode == "" {
 		d.PolicyMode = string(policy.ModeEnforce)
 	}
@@ -158,6 +159,15 @@ func (a *Admin) statusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.render(w, r, http.StatusOK, "status.html", d)
+}
+
+// requestBase is the URL the request reached moat on.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 type reportData struct {
