@@ -175,16 +175,16 @@ func (s *Scanner) run(ctx context.Context, r *Report, in Input, read func() (*ar
 		err error
 	}
 	done := make(chan result, 1)
+	res := *r // the goroutine works on a copy: r is only written below
 	go func() {
 		var out result
 		defer func() {
 			if p := recover(); p != nil {
-				s.log.Error("scan panic", "path", r.Path, "panic", p, "stack", string(debug.Stack()))
+				s.log.Error("scan panic", "path", res.Path, "panic", p, "stack", string(debug.Stack()))
 				out = result{err: &panicError{p}}
 			}
 			done <- out
 		}()
-		res := *r // the goroutine works on a copy: r is only written below
 		out.err = s.pipeline(ctx, &res, in, read)
 		out.res = &res
 	}()

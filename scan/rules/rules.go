@@ -229,6 +229,7 @@ var (
 	oddEndpoint  = []string{"url.ip", "url.webhook", "url.tunnel", "url.telegram", "url.paste"}
 	secrets      = []string{"env.read.all", "env.read.secret", "sensitive.*"}
 	stolen       = []string{"sensitive.*"}
+	hostInfo     = []string{"env.read.all", "env.read.secret", "sensitive.*", "os.call"}
 	stores       = []string{"sensitive.browser", "sensitive.wallet", "sensitive.messenger"}
 	obfuscated   = []string{"obfuscation.*"}
 	encoded      = []string{"string.base64", "string.hex"}
@@ -263,6 +264,18 @@ func builtin() []Rule {
 		{Name: "install-node-eval", Weight: 2,
 			Why:   "an npm install script evaluates inline JavaScript (node -e)",
 			match: func(ev *evidence) bool { return ev.all["install.node_eval"] }},
+		{Name: "install-obfuscated", Weight: 4,
+			Why:   "code run at install time is minified or obfuscated",
+			match: func(ev *evidence) bool { return anyOf(install(ev), obfuscated...) }},
+		{Name: "install-shell", Weight: 3.5,
+			Why:   "code run at install time runs shell commands (curl, wget, sh -c, powershell...)",
+			match: func(ev *evidence) bool { return install(ev)["shell.script"] && install(ev)["process.call"] }},
+		{Name: "install-decode-exec", Weight: 4,
+			Why: "code run at install time decodes an embedded blob and executes code",
+			match: func(ev *evidence) bool {
+				return install(ev)["encoding.call"] && anyOf(install(ev), "string.base64", "string.hex", "string.long") &&
+					anyOf(install(ev), execution...)
+			}},
 		{Name: "install-detached", Weight: 2,
 			Why:   "starts a detached background process at install time",
 			match: func(ev *evidence) bool { return install(ev)["process.detached"] }},
@@ -289,6 +302,11 @@ func builtin() []Rule {
 		{Name: "exfil-endpoint", Weight: 3.5,
 			Why:   "names a webhook, tunnel or Telegram bot endpoint",
 			match: func(ev *evidence) bool { return anyOf(ev.all, "url.webhook", "url.tunnel", "url.telegram") }},
+		{Name: "endpoint-exfil", Weight: 2,
+			Why: "a webhook, tunnel or Telegram endpoint close to host, environment or credential reads",
+			match: func(ev *evidence) bool {
+				return ev.near(window, []string{"url.webhook", "url.tunnel", "url.telegram"}, hostInfo)
+			}},
 		{Name: "paste-endpoint", Weight: 2,
 			Why:   "names a paste or file-sharing site",
 			match: func(ev *evidence) bool { return ev.all["url.paste"] }},
