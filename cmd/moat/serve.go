@@ -170,13 +170,10 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	if env.ready != nil {
 		env.ready(addr)
 	}
-	proxyAddr, stopForward, err := startForward(ctx, cfg, http.HandlerFunc(srv.ServeIntercepted), srv.InterceptHosts(), log)
+	_, stopForward, err := startForward(ctx, cfg, http.HandlerFunc(srv.ServeIntercepted), srv.InterceptHosts(), log)
 	if err != nil {
 		ln.Close()
 		return err
-	}
-	if proxyAddr != "" {
-		log.Info("moat transparent proxy listening", "addr", proxyAddr, "intercept", srv.InterceptHosts(), "egress", cfg.Proxy.Egress)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
