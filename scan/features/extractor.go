@@ -302,29 +302,22 @@ func (p *parser) close() {
 	p.flag.free()
 }
 
-// parseChunk bounds how much text one read callback hands to tree-sitter:
-// the binding copies each chunk into C memory, so returning the whole rest
-// of the file would make every lexer re-read cost O(file size).
-const parseChunk = 64 << 10
-
 // parse parses src within timeout. It returns a nil tree when the budget was
 // exceeded, and cancelled=true when ctx ended during the parse.
-func (p *parser) parse(ctx context.Context, src []byte, timeout time.Duration) (tree *ts.Tree, cancelled bool) {
+func (p *parser) parse(ctx context.Context, src []byte, timeout time.Duration) (tree *cTree, cancelled bool) {
 	atomic.StoreUintptr(p.flag.ptr(), 0)
 	p.p.SetTimeoutMicros(uint64(timeout / time.Microsecond)) //nolint:staticcheck // see package doc
-	stop := context.AfterFunc(ctx, func() { atomic.StoreUintptr(p.flag.ptr(), 1) })
-	n := len(src)
-	tree = p.p.ParseWith(func(i int, _ ts.Point) []byte { //nolint:staticcheck // see package doc
-		if i >= n {
-			return nil
-		}
-		return src[i:min(n, i+parseChunk)]
-	}, nil)
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		atomic.StoreUintptr(p.flag.ptr(), 1)
+		close(done)
+	})
+	tree = parseString(p.p, src)
 	if !stop() {
+		// The callback has started: wait until it has written the flag, so
+		// the caller may free the parser (and the flag) safely.
+		<-done
 		return tree, true
-	}
-	if tree == nil {
-		p.p.Reset() // timed out: start the next parse afresh
 	}
 	return tree, false
 }

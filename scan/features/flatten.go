@@ -4,6 +4,7 @@ package features
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 // The few tree-sitter v0.25 API declarations the walk needs, as in
 // tree_sitter/api.h (the library itself is compiled and linked by
@@ -26,6 +27,25 @@ extern uint32_t ts_node_start_byte(TSNode self);
 extern uint32_t ts_node_end_byte(TSNode self);
 extern TSPoint ts_node_start_point(TSNode self);
 extern uint32_t ts_node_descendant_count(TSNode self);
+typedef struct TSParser TSParser;
+extern TSTree *ts_parser_parse_string(TSParser *self, const TSTree *old_tree, const char *string, uint32_t length);
+extern void ts_parser_reset(TSParser *self);
+extern TSNode ts_tree_root_node(const TSTree *self);
+extern void ts_tree_delete(TSTree *self);
+
+// moat_parse parses a private copy of src in one call: no read callback,
+// so no per-chunk copies through Go. A halted parse (timeout or
+// cancellation flag) is reset while the copy is still alive, since the
+// parser keeps pointers into its input until then.
+static TSTree *moat_parse(TSParser *p, const char *src, uint32_t len) {
+	char *copy = malloc(len ? len : 1);
+	if (!copy) return NULL;
+	memcpy(copy, src, len);
+	TSTree *t = ts_parser_parse_string(p, NULL, copy, len);
+	if (!t) ts_parser_reset(p);
+	free(copy);
+	return t;
+}
 
 // Must match the Go type node.
 typedef struct {
@@ -121,9 +141,9 @@ var errFlatten = errors.New("features: out of memory flattening syntax tree")
 // flatten copies t's named nodes into ft with one TreeCursor walk done in C:
 // a walk through the Go bindings costs several cgo calls per node (and a Go
 // allocation for each TreeCursor.Node), about 20x slower on large files.
-func flatten(t *ts.Tree, ft *flatTree) error {
-	root := t.RootNode()
-	croot := (*C.TSNode)(unsafe.Pointer(root))
+func flatten(t *cTree, ft *flatTree) error {
+	root := C.ts_tree_root_node(t.p)
+	croot := &root
 	total := int(C.moat_descendants(croot)) + 1
 	if cap(ft.nodes) < total {
 		ft.nodes = make([]node, total)
@@ -136,4 +156,35 @@ func flatten(t *ts.Tree, ft *flatTree) error {
 	}
 	ft.nodes = ft.nodes[:n]
 	return nil
+}
+
+// cTree is a tree-sitter tree owned by this package (parsed by parseString).
+type cTree struct{ p *C.TSTree }
+
+// Close frees the tree.
+func (t *cTree) Close() { C.ts_tree_delete(t.p) }
+
+// tsParserPtr is the C parser inside a go-tree-sitter Parser, whose only
+// field is that pointer (checked by parserLayoutOK).
+func tsParserPtr(p *ts.Parser) *C.TSParser { return *(**C.TSParser)(unsafe.Pointer(p)) }
+
+// parserLayoutOK guards tsParserPtr against a change of go-tree-sitter's
+// Parser layout.
+var parserLayoutOK = unsafe.Sizeof(ts.Parser{}) == unsafe.Sizeof(uintptr(0))
+
+// parseString parses src with p (honouring its timeout and cancellation
+// flag); nil when the parse was halted.
+func parseString(p *ts.Parser, src []byte) *cTree {
+	if !parserLayoutOK {
+		panic("features: unexpected go-tree-sitter Parser layout")
+	}
+	var ptr *C.char
+	if len(src) > 0 {
+		ptr = (*C.char)(unsafe.Pointer(&src[0]))
+	}
+	t := C.moat_parse(tsParserPtr(p), ptr, C.uint32_t(len(src)))
+	if t == nil {
+		return nil
+	}
+	return &cTree{p: t}
 }
