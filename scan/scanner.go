@@ -20,7 +20,7 @@ import (
 
 // version identifies the orchestration logic of this package (manifest
 // events, entry points, findings). Bump it when a change alters reports.
-const version = "scan/1"
+const version = "scan/2"
 
 // Defaults for Options.
 const (
@@ -59,6 +59,9 @@ type Options struct {
 	Vocab *sequence.Vocab
 	// MaxFindings caps Report.Findings (default 50).
 	MaxFindings int
+	// ParseBudget caps the source bytes extracted per scan (default
+	// DefaultParseBudget; negative: no cap). See budgetJobs for the order.
+	ParseBudget int
 }
 
 // Scanner turns artifacts into Reports. It is safe for concurrent use.
@@ -86,6 +89,9 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 	}
 	if opts.MaxFindings <= 0 {
 		opts.MaxFindings = DefaultMaxFindings
+	}
+	if opts.ParseBudget == 0 {
+		opts.ParseBudget = DefaultParseBudget
 	}
 	seq := opts.Sequence
 	if seq.MaxTokens <= 0 {
@@ -282,7 +288,14 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 	defer cancel(nil)
 	sem := make(chan struct{}, s.opts.Parallel)
 	var wg sync.WaitGroup
+	keep, skipped := budgetJobs(p, s.opts.ParseBudget)
+	for _, i := range skipped {
+		results[i] = &sequence.FileEvents{Path: p.jobs[i].path, Events: []sequence.Event{skippedEvent(p.jobs[i].path)}, Truncated: true}
+	}
 	for i, j := range p.jobs {
+		if !keep[i] {
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

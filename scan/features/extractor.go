@@ -23,11 +23,11 @@ import (
 
 // Version identifies the extraction logic; it is part of the report cache key
 // and changes whenever the events produced for some input change.
-const Version = "features/1"
+const Version = "features/2"
 
 // Defaults for Options.
 const (
-	DefaultMaxParseBytes = 2 << 20
+	DefaultMaxParseBytes = 1 << 20
 	DefaultParseTimeout  = 2 * time.Second
 )
 
@@ -36,7 +36,7 @@ var ErrClosed = errors.New("features: extractor closed")
 
 // Options configure an Extractor. The zero value is usable.
 type Options struct {
-	// MaxParseBytes caps how much of a file is parsed (default 2 MiB). Larger
+	// MaxParseBytes caps how much of a file is parsed (default 1 MiB). Larger
 	// files are cut at the last line boundary before the cap, only that head
 	// is analysed, and the file gets a "file.truncated" event.
 	MaxParseBytes int

@@ -225,7 +225,7 @@ func TestContextCancelled(t *testing.T) {
 func TestParseTimeout(t *testing.T) {
 	e := New(Options{ParseTimeout: time.Microsecond})
 	defer e.Close()
-	fe := extract(t, e, "big.js", jsMinifiedSource(1<<20))
+	fe := extract(t, e, "big.js", jsMinifiedSource(512<<10))
 	if got := tokens(fe); !slices.Equal(got, []string{"parse.error"}) {
 		t.Errorf("tokens = %q, want [parse.error]", got)
 	}
