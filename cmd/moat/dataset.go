@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/moatproject/moat/internal/dataset"
 	"github.com/moatproject/moat/scan"
@@ -31,6 +32,7 @@ func runDataset(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	source := fs.String("source", "", "source `NAME` recorded in every record (default: the --tsv source column, else the first input's name)")
 	ecosystem := fs.String("ecosystem", "", "ecosystem `npm|pypi` of every package (default: the --tsv ecosystem column, else inferred)")
 	workers := fs.Int("workers", 2, "archives scanned in parallel")
+	timeout := fs.Duration("timeout", 2*time.Minute, "scan budget per archive (datasets favour completeness over latency)")
 	resume := fs.Bool("resume", false, "append to --out, skipping the archives it already holds (after an interrupted run)")
 	var tsvs tsvFlag
 	fs.Var(&tsvs, "tsv", "corpus list `META.tsv` (relative_path, package, version, date_added, ...); repeatable")
@@ -93,7 +95,9 @@ source, first_seen, tokens, format. See models/train.
 		opts.Progress = stderr
 	}
 
-	scanner, closeScanner, err := buildScanner(scannerOptions{})
+	// The sequence is what the dataset needs; the classifier is not used,
+	// so the light rule layer stands in (no model, no ONNX Runtime).
+	scanner, closeScanner, err := buildScanner(scannerOptions{Timeout: *timeout, Classifier: "rules"})
 	if err != nil {
 		fmt.Fprintf(stderr, "moat dataset: %v\n", err)
 		return exitError

@@ -134,8 +134,10 @@ def pretrain(enc, seqs, epochs, batch_size, lr, rng, vocab_size):
         log(f"pretrain epoch {ep + 1}/{epochs}: mlm loss {tot / max(1, n):.4f} ({time.time() - t0:.0f}s)")
 
 
-def finetune(enc, items, epochs, batch_size, lr, rng):
-    """items: (ids, label, weight)."""
+def finetune(enc, items, epochs, batch_size, lr, rng, drop_ids=(), drop_p=0.0):
+    """items: (ids, label, weight). Tokens in drop_ids are removed from a
+    sequence with probability drop_p each time it is seen, so the classifier
+    cannot lean on them alone (the setup.py format leak)."""
     opt = torch.optim.AdamW(enc.parameters(), lr=lr, weight_decay=0.01)
     total = epochs * ((len(items) + batch_size - 1) // batch_size)
     step = 0
@@ -143,7 +145,10 @@ def finetune(enc, items, epochs, batch_size, lr, rng):
     for ep in range(epochs):
         t0, tot, n = time.time(), 0.0, 0
         for b in make_batches(items, batch_size, rng):
-            ids, mask = pad_batch([items[i][0] for i in b])
+            seqs = [items[i][0] for i in b]
+            if drop_ids and drop_p > 0:
+                seqs = [[t for t in s if t not in drop_ids] if rng.random() < drop_p else s for s in seqs]
+            ids, mask = pad_batch(seqs)
             y = torch.tensor([float(items[i][1]) for i in b])
             w = torch.tensor([items[i][2] for i in b])
             for g in opt.param_groups:
@@ -211,6 +216,26 @@ def eval_block(recs, probs, t):
     return metrics.report([r["label"] for r in recs], probs, t)
 
 
+# Cerebro's premise is that behaviour is language-neutral; what differs
+# between ecosystems is how code gets to run at install time. The npm-form
+# copy of a PyPI sample keeps its behaviour and swaps the PyPI install hooks
+# for npm's, so the model learns the behaviour rather than "setup.py" as the
+# marker of malice (there is next to no real npm malware to learn from).
+NPM_FORM = {"setup.py": "install.script", "setup.cmdclass": "install.script",
+            "setup.install_class": None, "pth.exec": "install.script"}
+
+
+def augment_npm(r):
+    toks, prev = [], None
+    for t in r["tokens"]:
+        t = NPM_FORM.get(t, t)
+        if t is None or (t == "install.script" and prev == "install.script"):
+            continue
+        toks.append(t)
+        prev = t
+    return dict(r, tokens=toks, ecosystem="npm", format="npm", source=r["source"] + "+npm-form")
+
+
 def train(args):
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -236,6 +261,10 @@ def train(args):
     split_info = data.split(records, val_frac=args.val_frac, date_quantile=args.date_quantile)
     train_r = [r for r in records if r["split"] == "train"]
     val_r = [r for r in records if r["split"] == "val"]
+    if args.augment_npm:
+        aug = [augment_npm(r) for r in train_r if r["label"] == 1 and r["ecosystem"] == "pypi"]
+        log(f"augmentation: {len(aug)} npm-form copies of PyPI malicious training records")
+        train_r = train_r + aug
     log(f"records: {len(records)} (train {len(train_r)}, val {len(val_r)}); vocab {len(tokens)} "
         f"from {vocab_path or 'fallback list + data'}; date cutoff {split_info['date_cutoff']}")
     unknown = sorted({t for r in records for t in r["tokens"]} - set(vocab))
@@ -263,7 +292,8 @@ def train(args):
     t0 = time.time()
     pretrain(enc, [list(ids) for (ids, _) in uniq], args.pretrain_epochs, args.batch_size,
              args.pretrain_lr, rng, cfg.vocab_size)
-    finetune(enc, items, args.epochs, args.batch_size, args.lr, rng)
+    drop_ids = {vocab[t] for t in args.drop_token if t in vocab}
+    finetune(enc, items, args.epochs, args.batch_size, args.lr, rng, drop_ids, args.drop_token_p)
     train_s = time.time() - t0
 
     os.makedirs(args.out, exist_ok=True)
@@ -294,7 +324,24 @@ def train(args):
     for src, rs in sorted(by(list(zip(val_r, probs)), lambda x: x[0]["source"]).items()):
         per_source[src] = eval_block([x[0] for x in rs], [x[1] for x in rs], t)
     m["per_source"] = per_source
+    # Extra evaluation sets that training never saw at all (e.g. the
+    # cross-ecosystem experiment: train without any npm malware, score the
+    # npm malicious material).
+    for path in args.eval_extra:
+        extra = data.load_jsonl([path])
+        ex_probs = score(enc, [encode(r["tokens"], vocab, cfg.max_len) for r in extra])
+        m["extra:" + os.path.basename(path)] = eval_block(extra, ex_probs, t)
     log(json.dumps({k: v for k, v in m.items() if k != "per_source"}, indent=1))
+
+    # Per-package validation scores and the torch checkpoint stay in the
+    # output folder (for inspection; run.sh does not ship them).
+    with open(os.path.join(args.out, "val-scores.tsv"), "w", encoding="utf-8") as f:
+        f.write("score\tlabel\tecosystem\tname\tversion\tsource\tformat\ttokens\n")
+        for r, p in sorted(zip(val_r, probs), key=lambda x: -x[1]):
+            f.write(f"{p:.6f}\t{r['label']}\t{r['ecosystem']}\t{r.get('name')}\t{r.get('version')}\t"
+                    f"{r['source']}\t{r.get('format')}\t{' '.join(r['tokens'][:60])}\n")
+    torch.save({"config": cfg.to_dict(), "state": enc.state_dict(), "vocab": tokens},
+               os.path.join(args.out, "model.pt"))
 
     # Export.
     onnx_path = os.path.join(args.out, "model.onnx")
@@ -336,6 +383,7 @@ def train(args):
         "architecture": cfg.to_dict() | {"opset": args.opset, "pooling": "tanh(W [h_cls; masked mean])",
                                           "parameters": sum(p.numel() for n, p in enc.named_parameters() if not n.startswith("mlm"))},
         "training": {"pretrain_epochs": args.pretrain_epochs, "epochs": args.epochs,
+                     "token_dropout": {"tokens": args.drop_token, "p": args.drop_token_p},
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "unique_train_sequences": len(items), "seconds": round(train_s),
                      "torch": torch.__version__},
@@ -454,12 +502,21 @@ def main(argv):
     t.add_argument("--val-frac", type=float, default=0.2)
     t.add_argument("--date-quantile", type=float, default=0.8)
     t.add_argument("--max-records", type=int, default=0)
+    t.add_argument("--drop-token", action="append", default=None,
+                   help="token removed at random during fine-tuning (default: setup.py)")
+    t.add_argument("--drop-token-p", type=float, default=0.5)
     t.add_argument("--drop-category", action="append", default=[],
                    help="leave out records of this category (e.g. probably_pentest: dependency-confusion probes)")
+    t.add_argument("--eval-extra", action="append", default=[],
+                   help="JSONL scored with the final model and threshold and reported separately (never trained on)")
+    t.add_argument("--augment-npm", action=argparse.BooleanOptionalAction, default=True,
+                   help="add npm-form copies of PyPI malicious training records (install hooks swapped)")
     t.add_argument("--opset", type=int, default=17)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
+    if a.cmd == "train" and a.drop_token is None:
+        a.drop_token = ["setup.py"]
     if a.cmd == "synth":
         synth(a)
     else:
