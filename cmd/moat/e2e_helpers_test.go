@@ -72,12 +72,18 @@ func (m *moatInstance) Stop(t *testing.T) {
 	}
 }
 
-// testConfig is the default config with the rule classifier (no ONNX
-// runtime needed) and quiet logs.
+// testConfig is the default config: the shipped model, info logs.
 func testConfig(npmUpstream string) config.Config {
 	cfg := config.Default()
 	cfg.NPM.Upstream = npmUpstream
 	cfg.Log.Level = "info"
+	// The shipped model through ONNX Runtime, as installed by
+	// scripts/install-onnxruntime.sh (scripts/test.sh runs it first).
+	if lib, err := filepath.Abs("../../lib/libonnxruntime.so.1"); err == nil && os.Getenv("MOAT_ORT_LIB") == "" {
+		if _, err := os.Stat(lib); err == nil {
+			cfg.Scan.ORTLibrary = lib
+		}
+	}
 	return cfg
 }
 

@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/moatproject/moat/internal/config"
 	"github.com/moatproject/moat/scan"
 	"github.com/moatproject/moat/scan/features"
+	"github.com/moatproject/moat/scan/model"
 	"github.com/moatproject/moat/scan/rules"
 )
 
@@ -64,10 +66,17 @@ func newClassifier(opts scannerOptions, log *slog.Logger) (scan.Classifier, func
 	case "", "rules":
 		return rules.New(), noop, nil
 	case "model":
-		// TODO(model): load scan/model here (opts.Model, opts.ORTLibrary).
-		// Until it is wired, the rule layer stands in for it.
-		log.Debug("model classifier not wired yet; using the rule classifier", "rules", rules.Version)
-		return rules.New(), noop, nil
+		mo := model.Options{LibraryPath: opts.ORTLibrary, Logger: log}
+		if opts.Model != "" {
+			mo.ModelPath = filepath.Join(opts.Model, "model.onnx")
+			mo.VocabPath = filepath.Join(opts.Model, "vocab.txt")
+			mo.ManifestPath = filepath.Join(opts.Model, "manifest.json")
+		}
+		m, err := model.Load(mo)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading the model (scan.classifier: model; set scan.classifier: rules to run without ONNX Runtime): %w", err)
+		}
+		return m, m.Close, nil
 	default:
 		return nil, nil, fmt.Errorf("scan.classifier: unknown classifier %q (want model or rules)", opts.Classifier)
 	}
