@@ -237,13 +237,6 @@ func publish(up *faultfake.Server, t faultTarget) published {
 	}
 }
 
-// malformedMetaCached: the metadata fetcher stores an upstream document
-// before the handler parses it, so a garbage packument or index page stays
-// cached (and answered with 502) for metadata_max_age after the upstream
-// recovers, and it replaces a good cached copy that could have been served
-// stale. Garbage is never served as metadata; remove the knownBug marks
-// once proxy/meta.go validates documents before PutMeta.
-const malformedMetaCached = "a malformed metadata document is cached before it is parsed (proxy/meta.go)"
 
 // TestUpstreamFaults injects every kind of upstream misbehaviour into each
 // kind of document moat fetches and checks the exact status and message
@@ -286,9 +279,9 @@ func TestUpstreamFaults(t *testing.T) {
 		{name: "slowloris", fault: faultfake.Fault{Kind: faultfake.Trickle, Chunk: 4, Delay: 100 * time.Millisecond}, targets: all,
 			status: 504, msg: `upstream {URL}: timed out: context deadline exceeded`},
 		{name: "malformed packument", fault: faultfake.Fault{Kind: faultfake.Malformed}, targets: []faultTarget{npmPackument},
-			status: 502, msg: `upstream {URL}: malformed packument: npm: malformed packument: .+`, knownBug: malformedMetaCached},
+			status: 502, msg: `upstream {URL}: malformed document: npm: malformed packument: .+`},
 		{name: "malformed index page", fault: faultfake.Fault{Kind: faultfake.Malformed}, targets: []faultTarget{pypiPage},
-			status: 502, msg: `upstream {URL}: malformed index page: pypi: malformed index page: .+`, knownBug: malformedMetaCached},
+			status: 502, msg: `upstream {URL}: malformed document: pypi: malformed index page: .+`},
 	}
 	for _, c := range cases {
 		for _, tg := range c.targets {

@@ -48,17 +48,21 @@ type metaResult struct {
 	Stale bool
 }
 
+// checkFunc validates a freshly fetched document (body, Content-Type)
+// before it is cached: a malformed answer must not replace a good copy.
+type checkFunc func(body []byte, contentType string) error
+
 // get returns the document for key, fetched from rawURL with hdr when needed.
-func (m *metaFetcher) get(ctx context.Context, key, rawURL string, hdr http.Header) (*metaResult, error) {
-	return m.load(ctx, key, rawURL, hdr, false)
+func (m *metaFetcher) get(ctx context.Context, key, rawURL string, hdr http.Header, check checkFunc) (*metaResult, error) {
+	return m.load(ctx, key, rawURL, hdr, false, check)
 }
 
 // refresh is get without the freshness shortcut: it revalidates upstream.
-func (m *metaFetcher) refresh(ctx context.Context, key, rawURL string, hdr http.Header) (*metaResult, error) {
-	return m.load(ctx, key, rawURL, hdr, true)
+func (m *metaFetcher) refresh(ctx context.Context, key, rawURL string, hdr http.Header, check checkFunc) (*metaResult, error) {
+	return m.load(ctx, key, rawURL, hdr, true, check)
 }
 
-func (m *metaFetcher) load(ctx context.Context, key, rawURL string, hdr http.Header, force bool) (*metaResult, error) {
+func (m *metaFetcher) load(ctx context.Context, key, rawURL string, hdr http.Header, force bool, check checkFunc) (*metaResult, error) {
 	cached := m.cached(ctx, key)
 	if !force && cached != nil && time.Since(cached.FetchedAt) < m.maxAge {
 		return &metaResult{Entry: cached}, nil
@@ -66,7 +70,7 @@ func (m *metaFetcher) load(ctx context.Context, key, rawURL string, hdr http.Hea
 	ch := m.flights.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.timeout)
 		defer cancel()
-		return m.fetch(fctx, key, rawURL, hdr, cached)
+		return m.fetch(fctx, key, rawURL, hdr, cached, check)
 	})
 	select {
 	case <-ctx.Done():
@@ -101,7 +105,7 @@ func (m *metaFetcher) cached(ctx context.Context, key string) *store.MetaEntry {
 
 // remember keeps e in memory, bounded by the total size of bodies held.
 func (m *metaFetcher) remember(key string, e *store.MetaEntry) {
-	const budget = 96 << 20
+	const budget = 32 << 20
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	total := len(e.Body)
@@ -118,7 +122,7 @@ func (m *metaFetcher) remember(key string, e *store.MetaEntry) {
 	m.mem[key] = e
 }
 
-func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.Header, cached *store.MetaEntry) (*store.MetaEntry, error) {
+func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.Header, cached *store.MetaEntry, check checkFunc) (*store.MetaEntry, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: "bad upstream URL", Err: err}
@@ -157,6 +161,12 @@ func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.He
 	if err != nil {
 		m.metrics.upstreamError("meta")
 		return nil, err
+	}
+	if check != nil {
+		if err := check(body, resp.Header.Get("Content-Type")); err != nil {
+			m.metrics.upstreamError("meta")
+			return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: "malformed document", Err: err}
+		}
 	}
 	e := &store.MetaEntry{
 		Body:         body,

@@ -150,10 +150,11 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 	upURL := h.upstream.String() + escapeNPMName(name)
 	var res *metaResult
 	var err error
+	check := func(b []byte, _ string) error { _, err := npm.ParsePackument(b); return err }
 	if force {
-		res, err = h.meta.refresh(r.Context(), key, upURL, hdr)
+		res, err = h.meta.refresh(r.Context(), key, upURL, hdr, check)
 	} else {
-		res, err = h.meta.get(r.Context(), key, upURL, hdr)
+		res, err = h.meta.get(r.Context(), key, upURL, hdr, check)
 	}
 	if err != nil {
 		return nil, false, err
@@ -173,12 +174,7 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 		pp.versions[v.Version] = v
 	}
 	h.mu.Lock()
-	if len(h.parsed) > 512 {
-		for k := range h.parsed {
-			delete(h.parsed, k)
-			break
-		}
-	}
+	evictOver(h.parsed, parsedBudget-len(pp.entry.Body), func(p *parsedPackument) int { return p.size() })
 	h.parsed[key] = pp
 	h.mu.Unlock()
 	return pp, res.Stale, nil
@@ -246,7 +242,7 @@ func (h *npmHandler) render(ctx context.Context, name string, pp *parsedPackumen
 	}
 	sum := sha256.Sum256(body)
 	rd := rendered{body: body, etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}
-	if len(pp.rendered) > 8 {
+	if len(pp.rendered) >= 2 {
 		clear(pp.rendered)
 	}
 	pp.rendered[sig] = rd
@@ -364,4 +360,36 @@ func sameHost(raw string, u *url.URL) bool {
 // name's slash is encoded ("@scope%2fname"), the form registries expect.
 func escapeNPMName(name string) string {
 	return strings.Replace(name, "/", "%2f", 1)
+}
+
+// size approximates the memory a parsed packument holds: the upstream body
+// and its renderings.
+func (p *parsedPackument) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.entry.Body)
+	for _, r := range p.rendered {
+		n += len(r.body)
+	}
+	return n
+}
+
+// parsedBudget bounds the bytes of parsed metadata kept in memory per
+// ecosystem; the rest is re-parsed from the store on demand.
+const parsedBudget = 48 << 20
+
+// evictOver deletes arbitrary entries of m until their total size is at
+// most budget.
+func evictOver[T any](m map[string]T, budget int, size func(T) int) {
+	total := 0
+	for _, v := range m {
+		total += size(v)
+	}
+	for k, v := range m {
+		if total <= budget {
+			return
+		}
+		total -= size(v)
+		delete(m, k)
+	}
 }

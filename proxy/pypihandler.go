@@ -106,7 +106,7 @@ func (h *pypiHandler) render(ctx context.Context, norm string, pp *parsedProject
 	} else {
 		body = pypi.RenderHTML(out)
 	}
-	if len(pp.rendered) > 8 {
+	if len(pp.rendered) >= 2 {
 		clear(pp.rendered)
 	}
 	pp.rendered[sig] = body
@@ -204,10 +204,11 @@ func (h *pypiHandler) project(r *http.Request, norm string, force bool) (*parsed
 	hdr := http.Header{"Accept": {pypiIndexAccept}}
 	var res *metaResult
 	var err error
+	check := func(b []byte, ct string) error { _, err := parseIndex(b, ct, upURL); return err }
 	if force {
-		res, err = h.meta.refresh(r.Context(), key, upURL, hdr)
+		res, err = h.meta.refresh(r.Context(), key, upURL, hdr, check)
 	} else {
-		res, err = h.meta.get(r.Context(), key, upURL, hdr)
+		res, err = h.meta.get(r.Context(), key, upURL, hdr, check)
 	}
 	if err != nil {
 		return nil, false, err
@@ -218,13 +219,7 @@ func (h *pypiHandler) project(r *http.Request, norm string, force bool) (*parsed
 	if pp != nil && pp.entry == res.Entry {
 		return pp, res.Stale, nil
 	}
-	base, _ := url.Parse(res.Entry.Upstream)
-	var proj *pypi.Project
-	if strings.Contains(res.Entry.ContentType, "json") {
-		proj, err = pypi.ParseJSON(res.Entry.Body, base)
-	} else {
-		proj, err = pypi.ParseHTML(res.Entry.Body, base)
-	}
+	proj, err := parseIndex(res.Entry.Body, res.Entry.ContentType, res.Entry.Upstream)
 	if err != nil {
 		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: redact(upURL), Msg: "malformed index page", Err: err}
 	}
@@ -236,12 +231,7 @@ func (h *pypiHandler) project(r *http.Request, norm string, force bool) (*parsed
 		}
 	}
 	h.mu.Lock()
-	if len(h.parsed) > 1024 {
-		for k := range h.parsed {
-			delete(h.parsed, k)
-			break
-		}
-	}
+	evictOver(h.parsed, parsedBudget-len(pp.entry.Body), func(p *parsedProject) int { return p.size() })
 	h.parsed[key] = pp
 	h.mu.Unlock()
 	return pp, res.Stale, nil
@@ -313,7 +303,7 @@ func (h *pypiHandler) serveCoreMetadata(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	key := "pypi:metadata:" + norm + ":" + f.Filename
-	res, err := h.meta.get(r.Context(), key, f.URL+".metadata", nil)
+	res, err := h.meta.get(r.Context(), key, f.URL+".metadata", nil, nil)
 	if err != nil {
 		h.failure(w, err)
 		return
@@ -372,4 +362,28 @@ func sanitizeReason(msg string) string {
 		}
 	}
 	return b.String()
+}
+
+// parseIndex parses a project page in the form its Content-Type names,
+// resolving relative URLs against the page's own URL.
+func parseIndex(body []byte, contentType, pageURL string) (*pypi.Project, error) {
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(contentType, "json") {
+		return pypi.ParseJSON(body, base)
+	}
+	return pypi.ParseHTML(body, base)
+}
+
+// size approximates the memory a parsed project page holds.
+func (p *parsedProject) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 2 * len(p.entry.Body) // the body and the parsed files
+	for _, b := range p.rendered {
+		n += len(b)
+	}
+	return n
 }

@@ -245,8 +245,8 @@ func TestPyPIFaults(t *testing.T) {
 		{"missing hash", "/pypi/files/nohash/nohash-1.0.0-py3-none-any.whl", "", 403, "no usable hash"},
 		{"file 503", "/pypi/files/down/down-1.0.0-py3-none-any.whl", "", 502, "answered HTTP 503"},
 		{"file timeout", "/pypi/files/slowfile/slowfile-1.0.0-py3-none-any.whl", "", 504, "timed out"},
-		{"malformed html", "/pypi/simple/badhtml/", "text/html", 502, "malformed index page"},
-		{"malformed json", "/pypi/simple/badjson/", "application/vnd.pypi.simple.v1+json", 502, "malformed index page"},
+		{"malformed html", "/pypi/simple/badhtml/", "text/html", 502, "malformed document"},
+		{"malformed json", "/pypi/simple/badjson/", "application/vnd.pypi.simple.v1+json", 502, "malformed document"},
 		{"index 503", "/pypi/simple/pagedown/", "", 502, "answered HTTP 503"},
 	}
 	for _, c := range cases {
