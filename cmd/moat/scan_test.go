@@ -50,7 +50,7 @@ func TestRunScan(t *testing.T) {
 
 func TestRunScanJSON(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	args := []string{"--json", fixture("npm-malicious-obfuscated"), fixture("pypi-benign-wheel-src")}
+	args := []string{"--json", fixture("npm-malicious-postinstall"), fixture("pypi-benign-wheel-src")}
 	if code := runScan(context.Background(), args, &stdout, &stderr); code != exitFlagged {
 		t.Fatalf("exit %d: %s", code, &stderr)
 	}
@@ -62,7 +62,7 @@ func TestRunScanJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil {
 		t.Fatal(err)
 	}
-	if !r.Flagged() || r.Name != "lodash-string-helpers" || len(r.Findings) == 0 || r.Events != nil || r.Path != args[1] {
+	if !r.Flagged() || r.Name != "colors-utils-extra" || len(r.Findings) == 0 || r.Events != nil || r.Path != args[1] {
 		t.Errorf("report %+v", r)
 	}
 	for _, key := range []string{`"path"`, `"ecosystem"`, `"sha256"`, `"verdict"`, `"score"`, `"threshold"`, `"findings"`, `"sequence"`, `"scanner_version"`, `"model_version"`, `"duration_ms"`, `"error"`} {

@@ -236,6 +236,26 @@ def augment_npm(r):
     return dict(r, tokens=toks, ecosystem="npm", format="npm", source=r["source"] + "+npm-form")
 
 
+INSTALL_HOOKS = {"setup.py", "setup.cmdclass", "setup.install_class", "pth.exec", "install.script",
+                 "install.node_eval", "install.binding_gyp"}
+
+
+def augment_import(r):
+    """The same behaviour run at import time (a wheel's __init__.py, an npm
+    package's main) instead of from an install hook: install hooks dropped,
+    the install phase folded into the import phase."""
+    toks, seen_import = [], False
+    for t in r["tokens"]:
+        if t in INSTALL_HOOKS:
+            continue
+        if t in ("[INSTALL]", "[IMPORT]"):
+            if seen_import:
+                continue
+            t, seen_import = "[IMPORT]", True
+        toks.append(t)
+    return dict(r, tokens=toks, source=r["source"] + "+import-form")
+
+
 def train(args):
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -261,9 +281,13 @@ def train(args):
     split_info = data.split(records, val_frac=args.val_frac, date_quantile=args.date_quantile)
     train_r = [r for r in records if r["split"] == "train"]
     val_r = [r for r in records if r["split"] == "val"]
-    if args.augment_npm:
-        aug = [augment_npm(r) for r in train_r if r["label"] == 1 and r["ecosystem"] == "pypi"]
-        log(f"augmentation: {len(aug)} npm-form copies of PyPI malicious training records")
+    if args.augment_npm or args.augment_import:
+        mal = [r for r in train_r if r["label"] == 1 and r["ecosystem"] == "pypi"]
+        aug = [augment_npm(r) for r in mal] if args.augment_npm else []
+        if args.augment_import:
+            aug += [augment_import(r) for r in mal if "[INSTALL]" in r["tokens"]]
+            aug += [dict(augment_import(r), ecosystem="npm") for r in mal if "[INSTALL]" in r["tokens"]]
+        log(f"augmentation: {len(aug)} npm-form / import-form copies of PyPI malicious training records")
         train_r = train_r + aug
     log(f"records: {len(records)} (train {len(train_r)}, val {len(val_r)}); vocab {len(tokens)} "
         f"from {vocab_path or 'fallback list + data'}; date cutoff {split_info['date_cutoff']}")
@@ -509,6 +533,8 @@ def main(argv):
                    help="leave out records of this category (e.g. probably_pentest: dependency-confusion probes)")
     t.add_argument("--eval-extra", action="append", default=[],
                    help="JSONL scored with the final model and threshold and reported separately (never trained on)")
+    t.add_argument("--augment-import", action=argparse.BooleanOptionalAction, default=True,
+                   help="add import-time copies of install-time PyPI malicious training records")
     t.add_argument("--augment-npm", action=argparse.BooleanOptionalAction, default=True,
                    help="add npm-form copies of PyPI malicious training records (install hooks swapped)")
     t.add_argument("--opset", type=int, default=17)
