@@ -237,7 +237,6 @@ func publish(up *faultfake.Server, t faultTarget) published {
 	}
 }
 
-
 // TestUpstreamFaults injects every kind of upstream misbehaviour into each
 // kind of document moat fetches and checks the exact status and message
 // the client gets, that nothing was stored, and that once the upstream
