@@ -16,6 +16,7 @@ import (
 
 	"github.com/moatproject/moat/internal/pep440"
 	"github.com/moatproject/moat/internal/semver"
+	"github.com/moatproject/moat/policy"
 	"github.com/moatproject/moat/scan"
 )
 
@@ -190,7 +191,7 @@ func ParseOSV(data []byte) ([]Record, error) {
 		if !ok {
 			continue
 		}
-		name := normalizeName(eco, a.Package.Name)
+		name := policy.NormalizeName(eco, a.Package.Name)
 		if name == "" {
 			return nil, fmt.Errorf("%w: %s: affected package without a name", ErrMalformed, doc.ID)
 		}
@@ -257,30 +258,4 @@ func mapEcosystem(s string) (scan.Ecosystem, bool) {
 		return scan.PyPI, true
 	}
 	return "", false
-}
-
-// normalizeName must agree with policy.NormalizeName (a policy test checks).
-func normalizeName(eco scan.Ecosystem, name string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
-	if eco == scan.NPM {
-		return strings.Replace(name, "%2f", "/", 1)
-	}
-	var b strings.Builder
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '-' || c == '_' || c == '.' {
-			sep = true
-			continue
-		}
-		if sep {
-			b.WriteByte('-')
-		}
-		sep = false
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
 }
