@@ -57,11 +57,8 @@ func (m *metaFetcher) get(ctx context.Context, key, rawURL string, hdr http.Head
 	return m.load(ctx, key, rawURL, hdr, false, check)
 }
 
-// refresh is get without the freshness shortcut: it revalidates upstream.
-func (m *metaFetcher) refresh(ctx context.Context, key, rawURL string, hdr http.Header, check checkFunc) (*metaResult, error) {
-	return m.load(ctx, key, rawURL, hdr, true, check)
-}
-
+// load is get with force: true skips the freshness shortcut and revalidates
+// upstream (a version newer than the cached document was asked for).
 func (m *metaFetcher) load(ctx context.Context, key, rawURL string, hdr http.Header, force bool, check checkFunc) (*metaResult, error) {
 	cached := m.cached(ctx, key)
 	if !force && cached != nil && time.Since(cached.FetchedAt) < m.maxAge {

@@ -148,14 +148,8 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 		hdr.Set("Authorization", "Bearer "+h.token)
 	}
 	upURL := h.upstream.String() + escapeNPMName(name)
-	var res *metaResult
-	var err error
 	check := func(b []byte, _ string) error { _, err := npm.ParsePackument(b); return err }
-	if force {
-		res, err = h.meta.refresh(r.Context(), key, upURL, hdr, check)
-	} else {
-		res, err = h.meta.get(r.Context(), key, upURL, hdr, check)
-	}
+	res, err := h.meta.load(r.Context(), key, upURL, hdr, force, check)
 	if err != nil {
 		return nil, false, err
 	}

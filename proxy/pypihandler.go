@@ -202,14 +202,8 @@ func (h *pypiHandler) project(r *http.Request, norm string, force bool) (*parsed
 	key := "pypi:" + norm
 	upURL := h.upstream.String() + norm + "/"
 	hdr := http.Header{"Accept": {pypiIndexAccept}}
-	var res *metaResult
-	var err error
 	check := func(b []byte, ct string) error { _, err := parseIndex(b, ct, upURL); return err }
-	if force {
-		res, err = h.meta.refresh(r.Context(), key, upURL, hdr, check)
-	} else {
-		res, err = h.meta.get(r.Context(), key, upURL, hdr, check)
-	}
+	res, err := h.meta.load(r.Context(), key, upURL, hdr, force, check)
 	if err != nil {
 		return nil, false, err
 	}
