@@ -28,6 +28,7 @@ import (
 type GateStore interface {
 	PutBlob(ctx context.Context, r io.Reader, wantSHA256 string) (string, int64, error)
 	OpenBlob(ctx context.Context, sha string) (*os.File, int64, error)
+	HasBlob(ctx context.Context, sha string) bool
 	GetReport(ctx context.Context, sha, scannerVersion string) (*scan.Report, error)
 	PutReport(ctx context.Context, r *scan.Report) error
 	FindReports(ctx context.Context, eco scan.Ecosystem, name, version string) ([]*scan.Report, error)
@@ -170,12 +171,9 @@ func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, 
 // upstream. data is non-nil only when it was just downloaded (the scan can
 // use it without reading the blob back).
 func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, cached bool, data []byte, err error) {
-	if rec, ferr := g.o.Store.FindArtifact(ctx, a.Ecosystem, a.Name, a.Filename); ferr == nil && g.consistent(rec, a) {
-		if f, n, oerr := g.o.Store.OpenBlob(ctx, rec.SHA256); oerr == nil {
-			f.Close()
-			g.o.Metrics.cacheHit(a.Ecosystem)
-			return rec.SHA256, n, true, nil, nil
-		}
+	if rec, ferr := g.o.Store.FindArtifact(ctx, a.Ecosystem, a.Name, a.Filename); ferr == nil && g.consistent(rec, a) && g.o.Store.HasBlob(ctx, rec.SHA256) {
+		g.o.Metrics.cacheHit(a.Ecosystem)
+		return rec.SHA256, rec.Size, true, nil, nil
 	}
 	g.o.Metrics.cacheMiss(a.Ecosystem)
 	key := string(a.Ecosystem) + "\x00" + a.URL + "\x00" + a.Integrity + a.Shasum + a.SHA256
@@ -233,7 +231,7 @@ func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
 	if err != nil {
-		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(a.URL), Msg: "bad artifact URL", Err: err}
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(a.URL), Msg: "bad artifact URL", Err: err}
 	}
 	for k, vs := range a.Header {
 		req.Header[k] = vs
@@ -272,7 +270,7 @@ func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
 	}
 	if err := g.o.Store.PutArtifact(ctx, store.Artifact{
 		SHA256: sha, Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename,
-		Size: int64(len(data)), Upstream: redact(a.URL), FetchedAt: time.Now().UTC(),
+		Size: int64(len(data)), Upstream: RedactURL(a.URL), FetchedAt: time.Now().UTC(),
 		Integrity: a.Integrity, Shasum: a.Shasum,
 	}); err != nil {
 		return nil, fmt.Errorf("recording %s: %w", a.Filename, err)

@@ -122,7 +122,7 @@ func (m *metaFetcher) remember(key string, e *store.MetaEntry) {
 func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.Header, cached *store.MetaEntry, check checkFunc) (*store.MetaEntry, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: "bad upstream URL", Err: err}
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: "bad upstream URL", Err: err}
 	}
 	for k, vs := range hdr {
 		req.Header[k] = vs
@@ -162,7 +162,7 @@ func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.He
 	if check != nil {
 		if err := check(body, resp.Header.Get("Content-Type")); err != nil {
 			m.metrics.upstreamError("meta")
-			return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: "malformed document", Err: err}
+			return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: "malformed document", Err: err}
 		}
 	}
 	e := &store.MetaEntry{

@@ -45,9 +45,8 @@ type npmHandler struct {
 
 // parsedPackument is a parsed upstream document and its recent renderings.
 type parsedPackument struct {
-	entry    *store.MetaEntry
-	doc      *npm.Packument
-	versions map[string]npm.VersionInfo
+	entry *store.MetaEntry
+	doc   *npm.Packument
 
 	mu       sync.Mutex
 	rendered map[string]rendered // key: base URL + hidden-set signature
@@ -161,12 +160,9 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 	}
 	doc, err := npm.ParsePackument(res.Entry.Body)
 	if err != nil {
-		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: redact(upURL), Msg: "malformed packument", Err: err}
+		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(upURL), Msg: "malformed packument", Err: err}
 	}
-	pp = &parsedPackument{entry: res.Entry, doc: doc, versions: map[string]npm.VersionInfo{}, rendered: map[string]rendered{}}
-	for _, v := range doc.Versions() {
-		pp.versions[v.Version] = v
-	}
+	pp = &parsedPackument{entry: res.Entry, doc: doc, rendered: map[string]rendered{}}
 	h.mu.Lock()
 	evictOver(h.parsed, parsedBudget-len(pp.entry.Body), func(p *parsedPackument) int { return p.size() })
 	h.parsed[key] = pp
@@ -214,9 +210,9 @@ func (h *npmHandler) servePackument(w http.ResponseWriter, r *http.Request, name
 func (h *npmHandler) render(ctx context.Context, name string, pp *parsedPackument, base string) ([]byte, string, error) {
 	var hidden []string
 	reports := h.gate.VersionReports(ctx, scan.NPM, name)
-	for v, vi := range pp.versions {
-		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.NPM, Name: name, Version: v, PublishedAt: vi.Time, Report: reports[v]}) {
-			hidden = append(hidden, v)
+	for _, vi := range pp.doc.Versions() {
+		if !h.policy.VisibleInMetadata(policy.Input{Ecosystem: scan.NPM, Name: name, Version: vi.Version, PublishedAt: vi.Time, Report: reports[vi.Version]}) {
+			hidden = append(hidden, vi.Version)
 		}
 	}
 	sort.Strings(hidden)
@@ -284,11 +280,11 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 		h.upstreamFailure(w, err)
 		return
 	}
-	vi, ok := pp.versions[ver]
+	vi, ok := pp.doc.Version(ver)
 	if !ok {
 		// Published after our cached copy? Revalidate once.
 		if pp, _, err = h.packument(r, name, form, true); err == nil {
-			vi, ok = pp.versions[ver]
+			vi, ok = pp.doc.Version(ver)
 		}
 	}
 	if !ok {

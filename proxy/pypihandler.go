@@ -215,7 +215,7 @@ func (h *pypiHandler) project(r *http.Request, norm string, force bool) (*parsed
 	}
 	proj, err := parseIndex(res.Entry.Body, res.Entry.ContentType, res.Entry.Upstream)
 	if err != nil {
-		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: redact(upURL), Msg: "malformed index page", Err: err}
+		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(upURL), Msg: "malformed index page", Err: err}
 	}
 	pp = &parsedProject{entry: res.Entry, proj: proj, files: map[string]*pypi.File{}, versions: make([]string, len(proj.Files)), rendered: map[string][]byte{}}
 	for i := range proj.Files {

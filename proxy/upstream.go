@@ -88,7 +88,7 @@ func NewUpstreamClient(caFile, parent string) (*http.Client, error) {
 
 // classify turns a transport error into an UpstreamError.
 func classify(rawURL string, err error) *UpstreamError {
-	u := redact(rawURL)
+	u := RedactURL(rawURL)
 	var ue *UpstreamError
 	if errors.As(err, &ue) {
 		return ue
@@ -108,7 +108,7 @@ func classify(rawURL string, err error) *UpstreamError {
 
 // statusError maps an unexpected upstream status to an UpstreamError.
 func statusError(rawURL string, code int) *UpstreamError {
-	u := redact(rawURL)
+	u := RedactURL(rawURL)
 	if code == http.StatusNotFound || code == http.StatusGone {
 		return &UpstreamError{Status: http.StatusNotFound, URL: u, Msg: fmt.Sprintf("not found (HTTP %d)", code)}
 	}
@@ -122,7 +122,7 @@ func statusError(rawURL string, code int) *UpstreamError {
 // is returned). A body shorter than a declared Content-Length is an error too.
 func readCapped(rawURL string, resp *http.Response, max int64) ([]byte, error) {
 	if resp.ContentLength > max {
-		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: fmt.Sprintf("body of %d bytes exceeds the %d byte limit", resp.ContentLength, max)}
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: fmt.Sprintf("body of %d bytes exceeds the %d byte limit", resp.ContentLength, max)}
 	}
 	capHint := resp.ContentLength
 	if capHint < 0 || capHint > 8<<20 {
@@ -135,10 +135,10 @@ func readCapped(rawURL string, resp *http.Response, max int64) ([]byte, error) {
 		return nil, classify(rawURL, err)
 	}
 	if n > max {
-		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: fmt.Sprintf("body exceeds the %d byte limit", max)}
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: fmt.Sprintf("body exceeds the %d byte limit", max)}
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength && !resp.Uncompressed {
-		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: redact(rawURL), Msg: fmt.Sprintf("body truncated: got %d of %d bytes", n, resp.ContentLength)}
+		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: fmt.Sprintf("body truncated: got %d of %d bytes", n, resp.ContentLength)}
 	}
 	return w.b, nil
 }
@@ -147,8 +147,8 @@ type sliceWriter struct{ b []byte }
 
 func (w *sliceWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
-// redact drops credentials and the query from a URL for messages and logs.
-func redact(raw string) string {
+// RedactURL drops credentials and the query from a URL for messages and logs.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(invalid URL)"

@@ -165,7 +165,7 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	}
 	addr := ln.Addr().String()
 	log.Info("moat registry mode listening", "npm", "http://"+addr+"/npm/", "pypi", "http://"+addr+"/pypi/simple/",
-		"npm_upstream", redactURL(cfg.NPM.Upstream), "pypi_upstream", cfg.PyPI.Upstream, "data", cfg.Server.DataDir,
+		"npm_upstream", proxy.RedactURL(cfg.NPM.Upstream), "pypi_upstream", cfg.PyPI.Upstream, "data", cfg.Server.DataDir,
 		"policy_mode", cfg.Policy.Mode, "scanner", scanner.Version())
 	if env.ready != nil {
 		env.ready(addr)
@@ -207,13 +207,4 @@ func npmConfiguredRegistry(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("npm config get registry printed %q", reg)
 	}
 	return reg, nil
-}
-
-func redactURL(s string) string {
-	if i := strings.Index(s, "@"); i > 0 {
-		if j := strings.Index(s, "://"); j > 0 && j < i {
-			return s[:j+3] + "***@" + s[i+1:]
-		}
-	}
-	return s
 }
