@@ -2,7 +2,7 @@
 // vocabulary it was trained over and its manifest (version, sha256 of the
 // graph, threshold, max_len, validation metrics), embedded so the moat
 // binary runs with them by default. models/train/ is the training pipeline
-// that produces them (see models/train/run.sh and MODEL_CARD.md).
+// that produces them (see models/train/run.sh and README.md).
 //
 // This package is pure Go; scan/model turns the bytes into an ONNX Runtime
 // session.

@@ -11,10 +11,10 @@ import (
 )
 
 // knownMisses are defanged malicious fixtures the shipped model scores just
-// below its threshold (see models/MODEL_CARD.md, "Known weaknesses"). The
+// below its threshold (see models/README.md, "Known weaknesses"). The
 // test still requires them to outscore every benign fixture.
 var knownMisses = map[string]string{
-	"npm-malicious-obfuscated": "an import-time eval of a base64 payload with no install hook: scores in the saturated band just under the FPR-0.5% threshold",
+	"npm-malicious-obfuscated": "an import-time eval of a base64 payload with no install hook: scores in the crowded band just under the FPR-0.5% threshold (0.9986 vs 0.9990)",
 }
 
 // TestShippedModelSeparatesFixtures: the committed model, run through ONNX

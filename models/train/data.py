@@ -105,7 +105,7 @@ class _UF:
             self.p[max(ra, rb)] = min(ra, rb)
 
 
-def split(records, val_frac=0.2, date_quantile=0.8):
+def split(records, val_frac=0.2, date_quantile=0.8, hash_benign=False, salt=""):
     """Assigns each record r["split"] = "train" | "val".
 
     Records are clustered by name (name_keys) and by campaign when known, so
@@ -114,7 +114,11 @@ def split(records, val_frac=0.2, date_quantile=0.8):
     (the date_quantile of dated clusters): validation holds campaigns that
     appeared after everything in training. Undated clusters (most benign
     packages) are split by a hash of the cluster key, val_frac of them to
-    validation. Returns a description of the method for the manifest."""
+    validation. hash_benign splits all-benign clusters by hash even when
+    dated (for the model-selection split inside training, whose date cutoff
+    would otherwise leave almost no benign packages on the far side); salt
+    changes the hash so a second split does not repeat the first one's.
+    Returns a description of the method for the manifest."""
     uf = _UF()
     for i, r in enumerate(records):
         node = f"r:{i}"
@@ -135,11 +139,11 @@ def split(records, val_frac=0.2, date_quantile=0.8):
         ordered = sorted(dates.values())
         cutoff = ordered[min(len(ordered) - 1, int(len(ordered) * date_quantile))]
     for g, idx in groups.items():
-        if g in dates:
+        if g in dates and not (hash_benign and all(records[i]["label"] == 0 for i in idx)):
             val = dates[g] >= cutoff
         else:
             key = min(records[i].get("name") or "" for i in idx)
-            h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+            h = int(hashlib.sha256((salt + key).encode()).hexdigest()[:8], 16)
             val = (h % 1000) < val_frac * 1000
         for i in idx:
             records[i]["split"] = "val" if val else "train"

@@ -7,7 +7,8 @@ Input contract (shared with scan/model in Go):
   input_ids      int64 [batch, len]  [CLS] t1 .. tn [SEP] [PAD]...
   attention_mask int64 [batch, len]  1 for real positions, 0 for padding
 Output of the exported graph:
-  probability    float32 [batch]     sigmoid of the classifier logit
+  probability    float32 [batch]     sigmoid of the classifier logit (an
+                                     ensemble: the members' mean)
 """
 
 import math
@@ -22,7 +23,7 @@ SPECIALS = ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"]
 
 class Config:
     def __init__(self, vocab_size, max_len=512, width=128, heads=4, layers=2,
-                 ff=512, dropout=0.1):
+                 ff=512, dropout=0.1, pool_act="tanh"):
         self.vocab_size = vocab_size
         self.max_len = max_len
         self.width = width
@@ -30,11 +31,15 @@ class Config:
         self.layers = layers
         self.ff = ff
         self.dropout = dropout
+        # Activation of the pooling layer: "tanh" (BERT's; it bounds the
+        # logit, so confident scores crowd into a narrow band under 1) or
+        # "gelu" (unbounded above: confident malice keeps its margin).
+        self.pool_act = pool_act
 
     def to_dict(self):
         return dict(vocab_size=self.vocab_size, max_len=self.max_len,
                     width=self.width, heads=self.heads, layers=self.layers,
-                    ff=self.ff, dropout=self.dropout)
+                    ff=self.ff, dropout=self.dropout, pool_act=self.pool_act)
 
     @classmethod
     def from_dict(cls, d):
@@ -110,11 +115,28 @@ class Encoder(nn.Module):
         h = self.hidden(input_ids, attention_mask)
         mask = attention_mask.to(h.dtype).unsqueeze(-1)
         mean = (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        pooled = torch.tanh(self.pool(torch.cat([h[:, 0], mean], dim=-1)))
+        pooled = self.pool(torch.cat([h[:, 0], mean], dim=-1))
+        pooled = F.gelu(pooled) if self.cfg.pool_act == "gelu" else torch.tanh(pooled)
         return self.cls(self.drop(pooled)).squeeze(-1)
 
     def mlm_logits(self, input_ids, attention_mask):
         return self.mlm(self.hidden(input_ids, attention_mask))
+
+    def prob(self, input_ids, attention_mask):
+        return torch.sigmoid(self.logit(input_ids, attention_mask))
+
+
+class Ensemble(nn.Module):
+    """Encoders trained alike from different seeds; the probability is their
+    mean (variance reduction: one seed's quirks near the threshold average out)."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    def prob(self, input_ids, attention_mask):
+        return torch.stack([m.prob(input_ids, attention_mask) for m in self.members]).mean(0)
 
 
 class Exported(nn.Module):
@@ -125,7 +147,7 @@ class Exported(nn.Module):
         self.enc = enc
 
     def forward(self, input_ids, attention_mask):
-        return torch.sigmoid(self.enc.logit(input_ids, attention_mask))
+        return self.enc.prob(input_ids, attention_mask)
 
 
 def encode(tokens, vocab, max_len):

@@ -73,7 +73,7 @@ echo "run.sh: training" >&2
 cd "$here"
 OPENBLAS_NUM_THREADS=1 "$py" train.py train --data "$out"/data/*.jsonl --out "$out/model" "$@"
 
-for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv MODEL_CARD.md; do
+for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv README.md; do
 	cp "$out/model/$f" "$repo/models/$f"
 done
 rm -f "$repo/models/curves.png" "$repo/models/curves.svg"

@@ -13,7 +13,7 @@ export OPENBLAS_NUM_THREADS=1
 /usr/bin/python3 train.py synth --out "$tmp/synth.jsonl" --n 240
 /usr/bin/python3 train.py train --data "$tmp/synth.jsonl" --out "$tmp/model" \
 	--pretrain-epochs 1 --epochs 1 --max-len 64
-for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv MODEL_CARD.md; do
+for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv README.md; do
 	test -s "$tmp/model/$f" || { echo "smoke_test: $f missing" >&2; exit 1; }
 done
 cd "$repo"

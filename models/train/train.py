@@ -6,7 +6,7 @@
       split (date + name clusters) -> masked-token pretraining -> fine-tuning
       -> threshold for FPR <= target on validation -> metrics -> ONNX export.
       Writes DIR/{model.onnx, vocab.txt, manifest.json, training-set.tsv,
-      curves.png|svg, MODEL_CARD.md, reference.json}.
+      curves.png|svg, README.md, reference.json}.
 
 Run with Debian's /usr/bin/python3 (scripts/setup-train.sh installs torch).
 """
@@ -29,9 +29,11 @@ import torch.nn.functional as F  # noqa: E402
 import data  # noqa: E402
 import metrics  # noqa: E402
 from model import (CLS, MASK, PAD, SEP, SPECIALS, UNK, Config, Encoder,  # noqa: E402
-                   Exported, encode, pad_batch)
+                   Ensemble, Exported, encode, pad_batch)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Where training runs (--device); export and the reference always run on the CPU.
+DEV = torch.device("cpu")
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 
@@ -109,17 +111,18 @@ def pretrain(enc, seqs, epochs, batch_size, lr, rng, vocab_size):
         t0, tot, n = time.time(), 0.0, 0
         for b in make_batches(items, batch_size, rng):
             ids, mask = pad_batch([items[i][0] for i in b])
+            ids, mask = ids.to(DEV), mask.to(DEV)
             labels = torch.full_like(ids, -100)
             cand = (ids > UNK)  # never mask specials
-            pick = (torch.rand(ids.shape) < 0.15) & cand
+            pick = (torch.rand(ids.shape, device=DEV) < 0.15) & cand
             if not pick.any():
                 continue
             labels[pick] = ids[pick]
             inp = ids.clone()
-            r = torch.rand(ids.shape)
+            r = torch.rand(ids.shape, device=DEV)
             inp[pick & (r < 0.8)] = MASK
             rnd = pick & (r >= 0.8) & (r < 0.9)
-            inp[rnd] = torch.randint(UNK + 1, vocab_size, (int(rnd.sum()),))
+            inp[rnd] = torch.randint(UNK + 1, vocab_size, (int(rnd.sum()),), device=DEV)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, lr)
             logits = enc.mlm_logits(inp, mask)
@@ -149,8 +152,9 @@ def finetune(enc, items, epochs, batch_size, lr, rng, drop_ids=(), drop_p=0.0):
             if drop_ids and drop_p > 0:
                 seqs = [[t for t in s if t not in drop_ids] if rng.random() < drop_p else s for s in seqs]
             ids, mask = pad_batch(seqs)
-            y = torch.tensor([float(items[i][1]) for i in b])
-            w = torch.tensor([items[i][2] for i in b])
+            ids, mask = ids.to(DEV), mask.to(DEV)
+            y = torch.tensor([float(items[i][1]) for i in b], device=DEV)
+            w = torch.tensor([items[i][2] for i in b], device=DEV)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, lr)
             loss = (F.binary_cross_entropy_with_logits(enc.logit(ids, mask), y, reduction="none") * w).sum() / w.sum()
@@ -171,7 +175,8 @@ def score(enc, seqs, batch_size=64):
     items = [(s,) for s in seqs]
     for b in make_batches(items, batch_size, None, shuffle=False):
         ids, mask = pad_batch([seqs[i] for i in b])
-        p = torch.sigmoid(enc.logit(ids, mask))
+        dev = next(enc.parameters()).device
+        p = enc.prob(ids.to(dev), mask.to(dev))
         for i, v in zip(b, p.tolist()):
             out[i] = v
     return out
@@ -196,13 +201,20 @@ def export_onnx(enc, path, opset):
                       dynamic_axes={"input_ids": {0: "batch", 1: "len"},
                                     "attention_mask": {0: "batch", 1: "len"},
                                     "probability": {0: "batch"}},
-                      do_constant_folding=True)
+                      do_constant_folding=True, **_legacy_exporter())
     import onnx
     m = onnx.load(path)
     onnx.checker.check_model(m)
     # Strip the producer's version noise so re-exports are reproducible.
     m.producer_version = ""
     onnx.save(m, path)
+
+
+def _legacy_exporter():
+    # torch >= 2.9 defaults to the dynamo exporter; the graph moat ships (and
+    # scan/model's tests) come from the TorchScript exporter.
+    major = int(torch.__version__.split(".")[0])
+    return {"dynamo": False} if major >= 2 else {}
 
 
 def by(records, key):
@@ -260,6 +272,13 @@ def train(args):
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
+    global DEV
+    if args.device == "auto":
+        DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        DEV = torch.device(args.device)
+    if DEV.type == "cuda":
+        torch.cuda.manual_seed_all(args.seed)
 
     records = data.load_jsonl(args.data)
     if args.drop_category:
@@ -279,6 +298,16 @@ def train(args):
     tokens = data.build_vocab(vocab_path, records)
     vocab = {t: i for i, t in enumerate(tokens)}
     split_info = data.split(records, val_frac=args.val_frac, date_quantile=args.date_quantile)
+    if args.dev_split:
+        # Model selection mode: validation is set aside untouched ("test");
+        # the training split is split again the same way (date + name
+        # clusters) and its later part ("dev") plays validation's role.
+        for r in records:
+            if r["split"] == "val":
+                r["split"] = "test"
+        tr = [r for r in records if r["split"] == "train"]
+        dev_info = data.split(tr, val_frac=args.val_frac, date_quantile=args.date_quantile, hash_benign=True, salt="dev:")
+        split_info = dict(split_info, dev=dev_info, mode="dev: metrics are on a split of the training data; validation unused")
     train_r = [r for r in records if r["split"] == "train"]
     val_r = [r for r in records if r["split"] == "val"]
     if args.augment_npm or args.augment_import:
@@ -296,8 +325,7 @@ def train(args):
         log(f"warning: {len(unknown)} tokens not in the vocabulary map to [UNK]: {unknown[:10]}")
 
     cfg = Config(len(tokens), max_len=args.max_len, width=args.width, heads=args.heads,
-                 layers=args.layers, ff=4 * args.width, dropout=args.dropout)
-    enc = Encoder(cfg)
+                 layers=args.layers, ff=4 * args.width, dropout=args.dropout, pool_act=args.pool_act)
 
     # Unique training sequences: campaigns repeat the same sequence hundreds
     # of times; one copy per (sequence, label) keeps them from dominating.
@@ -309,15 +337,21 @@ def train(args):
     neg = len(uniq) - pos
     if pos == 0 or neg == 0:
         raise SystemExit(f"training split needs both labels (malicious {pos}, benign {neg})")
-    wpos, wneg = len(uniq) / (2.0 * pos), len(uniq) / (2.0 * neg)
+    wpos, wneg = len(uniq) / (2.0 * pos), args.benign_weight * len(uniq) / (2.0 * neg)
     items = [(list(ids), y, wpos if y else wneg) for (ids, y) in uniq]
     log(f"unique training sequences: {len(items)} (malicious {pos}, benign {neg})")
 
     t0 = time.time()
-    pretrain(enc, [list(ids) for (ids, _) in uniq], args.pretrain_epochs, args.batch_size,
-             args.pretrain_lr, rng, cfg.vocab_size)
-    drop_ids = {vocab[t] for t in args.drop_token if t in vocab}
-    finetune(enc, items, args.epochs, args.batch_size, args.lr, rng, drop_ids, args.drop_token_p)
+    members = []
+    for k in range(args.ensemble):
+        torch.manual_seed(args.seed + k)
+        m = Encoder(cfg).to(DEV)
+        pretrain(m, [list(ids) for (ids, _) in uniq], args.pretrain_epochs, args.batch_size,
+                 args.pretrain_lr, rng, cfg.vocab_size)
+        drop_ids = {vocab[t] for t in args.drop_token if t in vocab}
+        finetune(m, items, args.epochs, args.batch_size, args.lr, rng, drop_ids, args.drop_token_p)
+        members.append(m.cpu().eval())
+    enc = members[0] if len(members) == 1 else Ensemble(members)
     train_s = time.time() - t0
 
     os.makedirs(args.out, exist_ok=True)
@@ -391,7 +425,8 @@ def train(args):
                 r.get("first_seen") or "", r["split"])) + "\n")
 
     today = datetime.date.today().strftime("%Y%m%d")
-    version = f"moat-bert-{cfg.layers}x{cfg.width}-{today}-{onnx_sha[:8]}"
+    ens = f"e{len(members)}-" if len(members) > 1 else ""
+    version = f"moat-bert-{ens}{cfg.layers}x{cfg.width}-{today}-{onnx_sha[:8]}"
     manifest = {
         "model_version": version,
         "onnx": "model.onnx",
@@ -404,12 +439,13 @@ def train(args):
         "inputs": ["input_ids", "attention_mask"],
         "output": "probability",
         "encoding": "[CLS] + first max_len-2 tokens + [SEP]; pad id 0; attention_mask 1 on real positions; unknown -> [UNK]",
-        "architecture": cfg.to_dict() | {"opset": args.opset, "pooling": "tanh(W [h_cls; masked mean])",
-                                          "parameters": sum(p.numel() for n, p in enc.named_parameters() if not n.startswith("mlm"))},
+        "architecture": cfg.to_dict() | {"ensemble": len(members),"opset": args.opset, "pooling": f"{cfg.pool_act}(W [h_cls; masked mean])",
+                                          "parameters": sum(p.numel() for n, p in enc.named_parameters() if "mlm." not in n)},
         "training": {"pretrain_epochs": args.pretrain_epochs, "epochs": args.epochs,
                      "token_dropout": {"tokens": args.drop_token, "p": args.drop_token_p},
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                      "unique_train_sequences": len(items), "seconds": round(train_s),
+                     "benign_weight": args.benign_weight, "device": DEV.type,
                      "torch": torch.__version__},
         "split": split_info,
         "counts": counts,
@@ -424,7 +460,7 @@ def train(args):
         f.write("\n")
 
     write_reference(enc, vocab, cfg, val_r or train_r, rng, os.path.join(args.out, "reference.json"))
-    write_card(manifest, os.path.join(args.out, "MODEL_CARD.md"))
+    write_card(manifest, os.path.join(args.out, "README.md"))
     log(f"wrote {args.out}: {version}, threshold {t:.6f}, onnx {os.path.getsize(onnx_path)} bytes")
 
 
@@ -440,7 +476,7 @@ def write_reference(enc, vocab, cfg, recs, rng, path):
     out = []
     for toks in cases:
         ids, mask = pad_batch([encode(toks, vocab, cfg.max_len)])
-        p = torch.sigmoid(enc.logit(ids, mask)).item()
+        p = enc.prob(ids, mask).item()
         out.append({"tokens": toks, "probability": p})
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"max_len": cfg.max_len, "cases": out}, f)
@@ -497,6 +533,12 @@ def write_card(man, path):
             lines.append(f"| {src} | {s} | {c['malicious']} | {c['benign']} |")
     lines += ["", f"Every package used is listed in `{man['training_set']}`.", "",
               f"![ROC and precision/recall curves]({man['curves']})", ""]
+    # Hand-written sections (augmentation, experiments, model selection,
+    # known weaknesses) live next to this script so a retrain keeps them.
+    notes = os.path.join(HERE, "card-notes.md")
+    if os.path.exists(notes):
+        with open(notes, encoding="utf-8") as f:
+            lines += [f.read().rstrip("\n"), ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
@@ -517,6 +559,8 @@ def main(argv):
     t.add_argument("--heads", type=int, default=4)
     t.add_argument("--layers", type=int, default=2)
     t.add_argument("--dropout", type=float, default=0.1)
+    t.add_argument("--pool-act", choices=["tanh", "gelu"], default="tanh")
+    t.add_argument("--ensemble", type=int, default=1, help="train N members (seeds seed..seed+N-1), average their probabilities")
     t.add_argument("--pretrain-epochs", type=int, default=3)
     t.add_argument("--pretrain-lr", type=float, default=5e-4)
     t.add_argument("--epochs", type=int, default=6)
@@ -540,6 +584,11 @@ def main(argv):
     t.add_argument("--opset", type=int, default=17)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    t.add_argument("--benign-weight", type=float, default=1.0,
+                   help="extra weight on benign training sequences (after class balancing)")
+    t.add_argument("--dev-split", action="store_true",
+                   help="model selection: set validation aside and report on a date/name split of the training data")
     a = ap.parse_args(argv)
     if a.cmd == "train" and a.drop_token is None:
         a.drop_token = ["setup.py"]
