@@ -38,6 +38,7 @@ type npmHandler struct {
 	log       *slog.Logger
 	needTimes bool // policy needs publish times: always use full packuments
 	passProxy *httputil.ReverseProxy
+	prefetch  *prefetcher // nil: off
 
 	mu     sync.Mutex
 	parsed map[string]*parsedPackument
@@ -182,6 +183,11 @@ func (h *npmHandler) servePackument(w http.ResponseWriter, r *http.Request, name
 		writeNPMError(w, http.StatusBadGateway, "moat: rewriting packument: "+err.Error())
 		return
 	}
+	if h.prefetch != nil {
+		go h.prefetch.packument(name, pp.doc, func(vi npm.VersionInfo) Artifact {
+			return h.artifact(name, vi, tarballFilename(name, vi.Version))
+		})
+	}
 	hd := w.Header()
 	if form == "abbrev" {
 		hd.Set("Content-Type", npmAbbrevType)
@@ -291,16 +297,7 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 		writeNPMError(w, http.StatusNotFound, fmt.Sprintf("moat: %s@%s is not in the upstream registry's metadata", name, ver))
 		return
 	}
-	a := Artifact{
-		Ecosystem: scan.NPM, Name: name, Version: ver, Filename: filename,
-		URL: vi.Dist.Tarball, Integrity: vi.Dist.Integrity, Shasum: vi.Dist.Shasum, PublishedAt: vi.Time,
-	}
-	if a.URL == "" {
-		a.URL = h.upstream.String() + strings.TrimPrefix(npm.TarballPath(name, ver), "/")
-	}
-	if h.token != "" && sameHost(a.URL, h.upstream) {
-		a.Header = http.Header{"Authorization": {"Bearer " + h.token}}
-	}
+	a := h.artifact(name, vi, filename)
 	out, err := h.gate.Check(r.Context(), a, clientAddr(r))
 	if err != nil {
 		h.artifactFailure(w, name, ver, err)
@@ -311,6 +308,30 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 		return
 	}
 	h.gate.Serve(w, r, out, "application/octet-stream")
+}
+
+// artifact describes version vi's tarball for the gate.
+func (h *npmHandler) artifact(name string, vi npm.VersionInfo, filename string) Artifact {
+	a := Artifact{
+		Ecosystem: scan.NPM, Name: name, Version: vi.Version, Filename: filename,
+		URL: vi.Dist.Tarball, Integrity: vi.Dist.Integrity, Shasum: vi.Dist.Shasum, PublishedAt: vi.Time,
+	}
+	if a.URL == "" {
+		a.URL = h.upstream.String() + strings.TrimPrefix(npm.TarballPath(name, vi.Version), "/")
+	}
+	if h.token != "" && sameHost(a.URL, h.upstream) {
+		a.Header = http.Header{"Authorization": {"Bearer " + h.token}}
+	}
+	return a
+}
+
+// tarballFilename is the file name a client's request for name@version's
+// tarball carries (the last segment of the URL moat writes into packuments).
+func tarballFilename(name, version string) string {
+	if rt, err := npm.ParsePath(npm.TarballPath(name, version)); err == nil && rt.Kind == npm.RouteTarball {
+		return rt.Filename
+	}
+	return ""
 }
 
 func (h *npmHandler) upstreamFailure(w http.ResponseWriter, err error) {

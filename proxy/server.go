@@ -42,6 +42,7 @@ type Options struct {
 
 	NPMUpstream    string // registry root URL
 	NPMToken       string
+	NPMPrefetch    int    // concurrent tarball prefetches; 0: off
 	PyPIUpstream   string // simple index root URL
 	PublicURL      string // "" = from each request's Host
 	MetadataMaxAge time.Duration
@@ -92,6 +93,9 @@ func New(o Options) (*Server, error) {
 	})
 	meta := newMetaFetcher(o.Store, o.Client, o.MetadataMaxAge, o.MetaTimeout, o.MaxMetaBytes, o.Logger, o.Metrics)
 	s.npm = newNPMHandler(npmUp, o.NPMToken, meta, s.gate, o.Policy, s.baseURL, o.NeedPublishTimes, o.Client, o.Logger)
+	if o.NPMPrefetch > 0 {
+		s.npm.prefetch = newPrefetcher(s.gate, o.Policy, o.NPMPrefetch, o.FetchTimeout, o.Logger)
+	}
 	s.pypi = newPyPIHandler(pypiUp, meta, s.gate, o.Policy, s.baseURL, o.Logger)
 
 	s.handle("/npm/", "npm", s.npm)

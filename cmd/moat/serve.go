@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	metrics := proxy.NewMetrics()
 	srv, err := proxy.New(proxy.Options{
 		Store: st, Scanner: scanner, Policy: engine, Audit: auditLog, Client: client, Logger: log, Metrics: metrics, Admin: adm,
-		NPMUpstream: cfg.NPM.Upstream, NPMToken: cfg.NPM.Token, PyPIUpstream: cfg.PyPI.Upstream,
+		NPMUpstream: cfg.NPM.Upstream, NPMToken: cfg.NPM.Token, NPMPrefetch: cfg.NPM.Prefetch, PyPIUpstream: cfg.PyPI.Upstream,
 		PublicURL: cfg.Server.PublicURL, MetadataMaxAge: cfg.NPM.MetadataMaxAge, MetaTimeout: cfg.Upstream.Timeout,
 		MaxMetaBytes: cfg.Upstream.MaxMetadataBytes, MaxArtifact: cfg.Upstream.MaxArtifactBytes,
 		FetchTimeout: cfg.Upstream.ArtifactTimeout, ScanWorkers: cfg.Scan.Workers,

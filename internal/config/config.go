@@ -58,6 +58,10 @@ type NPM struct {
 	MetadataMaxAge time.Duration `yaml:"metadata_max_age"`
 	// Token, if set, is sent upstream as a bearer token (private registries).
 	Token string `yaml:"token"`
+	// Prefetch is how many tarballs moat fetches and scans ahead of the
+	// client at once: serving a packument queues the version npm will most
+	// likely resolve (see proxy/prefetch.go). 0 turns prefetching off.
+	Prefetch int `yaml:"prefetch"`
 }
 
 // PyPI configures the PyPI simple-index root.
@@ -123,7 +127,7 @@ func Default() Config {
 			ProxyListen: "127.0.0.1:7879",
 			DataDir:     DefaultDataDir(),
 		},
-		NPM:  NPM{MetadataMaxAge: 5 * time.Minute},
+		NPM:  NPM{MetadataMaxAge: 5 * time.Minute, Prefetch: 4},
 		PyPI: PyPI{Upstream: "https://pypi.org/simple/", MetadataMaxAge: 5 * time.Minute, MissingHash: "block"},
 		Upstream: Upstream{
 			Timeout:          30 * time.Second,
