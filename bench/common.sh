@@ -85,3 +85,78 @@ machine() {
 	model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 	echo "$(nproc) cores ($model), $(free -g | awk '/Mem:/{print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 }
+
+# ensure_nginx: installs Debian's nginx when it is missing.
+ensure_nginx() {
+	command -v nginx >/dev/null && return 0
+	echo "installing nginx (apt-get)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+}
+
+# lock_tarballs LOCKFILE: the registry path ("/name/-/name-1.2.3.tgz") of
+# every package a package-lock.json installed (npm records no "resolved" URL
+# for a registry given with --registry, so the paths are built).
+lock_tarballs() {
+	jq -r '.packages | to_entries[] | select((.key | startswith("node_modules/")) and .value.version != null and (.value.link | not))
+	  | (.key | sub(".*node_modules/"; "")) as $n | "/\($n)/-/\($n | split("/") | last)-\(.value.version).tgz"' "$1" | sort -u
+}
+
+# static_mirror MOAT-NPM-BASE LOCKFILE DIR NEW-BASE: copies, through a warm
+# moat, every package of LOCKFILE into DIR as a static npm registry for
+# NEW-BASE: DIR/<name>/index.json (the abbreviated packument, tarball URLs
+# rewritten to NEW-BASE) and the locked tarballs under the same paths.
+static_mirror() {
+	local base=$1 lock=$2 dir=$3 newbase=$4 p n
+	mkdir -p "$dir"
+	lock_tarballs "$lock" >"$dir.paths"
+	while read -r p; do
+		n=${p%/-/*}
+		n=${n#/}
+		if [ ! -s "$dir/$n/index.json" ]; then
+			mkdir -p "$dir/$n"
+			curl -fsS -H 'Accept: application/vnd.npm.install-v1+json' "$base$n" | sed "s#$base#$newbase#g" >"$dir/$n/index.json"
+		fi
+		mkdir -p "$dir$(dirname "$p")"
+		curl -fsS -o "$dir$p" "${base%/}$p"
+	done <"$dir.paths"
+}
+
+# start_static_nginx DIR PORT PROBE-PATH: serves DIR with nginx from disk
+# (sendfile, keep-alive, no access log; "<path>/index.json" answers
+# "<path>", so DIR can be a static npm registry) until stop_static_nginx.
+start_static_nginx() {
+	ensure_nginx
+	chmod 755 "$work"
+	chmod -R a+rX "$1"
+	mkdir -p "$work/nginx-tmp"
+	cat >"$work/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 60;
+  types { application/json json; application/octet-stream tgz; }
+  default_type application/octet-stream;
+  client_body_temp_path $work/nginx-tmp/body;
+  proxy_temp_path $work/nginx-tmp/proxy;
+  fastcgi_temp_path $work/nginx-tmp/fastcgi;
+  uwsgi_temp_path $work/nginx-tmp/uwsgi;
+  scgi_temp_path $work/nginx-tmp/scgi;
+  server { listen 127.0.0.1:$2; root $1; location / { try_files \$uri \$uri/index.json =404; } }
+}
+EOF
+	nginx -c "$work/nginx.conf" -p "$work"
+	wait_http "http://127.0.0.1:$2$3" 50 || { echo "nginx did not start"; cat "$work/nginx-error.log"; exit 1; }
+}
+
+stop_static_nginx() {
+	[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+	rm -f "$work/nginx.pid"
+	return 0
+}

@@ -21,14 +21,9 @@ levels=(${BENCH_CONCURRENCY:-1 16 64 256})
 port=${MOAT_BENCH_PORT:-17978}
 nport=${NGINX_BENCH_PORT:-17980}
 work=$(mktemp -d /tmp/moat-throughput.XXXXXX)
-trap 'on_exit $?; stop_moat; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'on_exit $?; stop_moat; stop_static_nginx; rm -rf "$work"' EXIT
 . bench/common.sh
 
-if ! command -v nginx >/dev/null; then
-	echo "installing nginx (apt-get)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
-fi
 build_moat
 go build -o "$work/loadclient" ./bench/loadclient
 
@@ -37,9 +32,7 @@ go build -o "$work/loadclient" ./bench/loadclient
 start_moat "$work/data" "$port"
 write_app "$work/app"
 app_install "$work/app" "http://127.0.0.1:$port/npm/" >/dev/null
-jq -r '.packages | to_entries[] | select((.key | startswith("node_modules/")) and .value.version != null and (.value.link | not))
-  | (.key | sub(".*node_modules/"; "")) as $n | "/npm/\($n)/-/\($n | split("/") | last)-\(.value.version).tgz"' \
-	"$work/app/package-lock.json" | sort -u >"$work/paths.txt"
+lock_tarballs "$work/app/package-lock.json" | sed 's#^#/npm#' >"$work/paths.txt"
 echo "tarballs: $(wc -l <"$work/paths.txt")"
 mkdir -p "$work/www"
 while read -r p; do # the same bytes, for nginx, under the same paths (also checks moat serves them)
@@ -48,31 +41,7 @@ while read -r p; do # the same bytes, for nginx, under the same paths (also chec
 done <"$work/paths.txt"
 echo "bytes: $(du -sh "$work/www" | cut -f1)"
 
-chmod 755 "$work"
-chmod -R a+rX "$work/www"
-mkdir -p "$work/nginx-tmp"
-cat >"$work/nginx.conf" <<EOF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  keepalive_timeout 60;
-  default_type application/octet-stream;
-  client_body_temp_path $work/nginx-tmp/body;
-  proxy_temp_path $work/nginx-tmp/proxy;
-  fastcgi_temp_path $work/nginx-tmp/fastcgi;
-  uwsgi_temp_path $work/nginx-tmp/uwsgi;
-  scgi_temp_path $work/nginx-tmp/scgi;
-  server { listen 127.0.0.1:$nport; root $work/www; }
-}
-EOF
-nginx -c "$work/nginx.conf" -p "$work"
-wait_http "http://127.0.0.1:$nport$(head -1 "$work/paths.txt")" 50 || { echo "nginx did not start"; cat "$work/nginx-error.log"; exit 1; }
+start_static_nginx "$work/www" "$nport" "$(head -1 "$work/paths.txt")"
 
 declare -A rps p50 p99
 run_one() { # server-label base concurrency

@@ -4,6 +4,10 @@
 #   direct          - from the registry npm is configured with
 #   moat cold/warm  - through a fresh moat, then again with its cache full
 #   verdaccio cold/warm - the same through a fresh Verdaccio 6.8.0
+#   static floor    - nginx serving a static copy of the app's packuments
+#                     and tarballs from disk (made once through moat): what
+#                     npm takes when the registry costs nothing; no registry
+#                     can be warmer
 # Each install uses a fresh npm cache and node_modules; each round a fresh
 # moat data dir and Verdaccio storage. Paired rounds, medians and ratios.
 # Target: moat warm <= 0.5 x Verdaccio warm.
@@ -19,8 +23,9 @@ root=$PWD
 rounds=${1:-5}
 port=${MOAT_BENCH_PORT:-18078}
 vport=${VERDACCIO_BENCH_PORT:-18073}
+sport=${STATIC_BENCH_PORT:-18074}
 work=$(mktemp -d /tmp/moat-verdaccio.XXXXXX)
-trap 'on_exit $?; stop_moat; stop_verdaccio; rm -rf "$work"' EXIT
+trap 'on_exit $?; stop_moat; stop_verdaccio; stop_static_nginx; rm -rf "$work"' EXIT
 . bench/common.sh
 
 upstream=$(npm config get registry)
@@ -77,13 +82,17 @@ stop_verdaccio() {
 
 build_moat
 write_app "$work/app"
-declare -a direct mcold mwarm vcold vwarm
+declare -a direct mcold mwarm vcold vwarm floor
 for r in $(seq 1 "$rounds"); do
 	d=$(app_install "$work/app" "")
 	data=$(mktemp -d "$work/data.XXXXXX")
 	start_moat "$data" "$port"
 	mc=$(app_install "$work/app" "http://127.0.0.1:$port/npm/")
 	mw=$(app_install "$work/app" "http://127.0.0.1:$port/npm/")
+	if [ "$r" = 1 ]; then
+		static_mirror "http://127.0.0.1:$port/npm/" "$work/app/package-lock.json" "$work/static" "http://127.0.0.1:$sport/"
+		start_static_nginx "$work/static" "$sport" /express
+	fi
 	stop_moat
 	rm -rf "$data"
 	storage=$(mktemp -d "$work/storage.XXXXXX")
@@ -92,12 +101,13 @@ for r in $(seq 1 "$rounds"); do
 	vw=$(app_install "$work/app" "http://127.0.0.1:$vport/")
 	stop_verdaccio
 	rm -rf "$storage"
-	direct+=("$d"); mcold+=("$mc"); mwarm+=("$mw"); vcold+=("$vc"); vwarm+=("$vw")
-	printf 'round %d: direct %.2fs  moat cold %.2fs warm %.2fs  verdaccio cold %.2fs warm %.2fs\n' "$r" "$d" "$mc" "$mw" "$vc" "$vw"
+	fl=$(app_install "$work/app" "http://127.0.0.1:$sport/")
+	direct+=("$d"); mcold+=("$mc"); mwarm+=("$mw"); vcold+=("$vc"); vwarm+=("$vw"); floor+=("$fl")
+	printf 'round %d: direct %.2fs  moat cold %.2fs warm %.2fs  verdaccio cold %.2fs warm %.2fs  static floor %.2fs\n' "$r" "$d" "$mc" "$mw" "$vc" "$vw" "$fl"
 done
 
 md=$(median "${direct[@]}"); mc=$(median "${mcold[@]}"); mw=$(median "${mwarm[@]}")
-vc=$(median "${vcold[@]}"); vw=$(median "${vwarm[@]}")
+vc=$(median "${vcold[@]}"); vw=$(median "${vwarm[@]}"); mf=$(median "${floor[@]}")
 pkgs=$(jq '[.packages | keys[] | select(startswith("node_modules/"))] | length' "$work/app/package-lock.json")
 echo
 echo "machine: $(machine)"
@@ -107,4 +117,6 @@ printf 'median moat cold       %6.2fs  %sx direct\n' "$mc" "$(ratio "$mc" "$md")
 printf 'median moat warm       %6.2fs  %sx direct\n' "$mw" "$(ratio "$mw" "$md")"
 printf 'median verdaccio cold  %6.2fs  %sx direct\n' "$vc" "$(ratio "$vc" "$md")"
 printf 'median verdaccio warm  %6.2fs  %sx direct\n' "$vw" "$(ratio "$vw" "$md")"
+printf 'median static floor     %6.2fs  %sx direct\n' "$mf" "$(ratio "$mf" "$md")"
 printf 'moat warm / verdaccio warm = %s (target <= 0.50); moat cold / verdaccio cold = %s\n' "$(ratio "$mw" "$vw")" "$(ratio "$mc" "$vc")"
+printf 'static floor / verdaccio warm = %s (the lowest ratio any registry could reach); moat warm / static floor = %s\n' "$(ratio "$mf" "$vw")" "$(ratio "$mw" "$mf")"
