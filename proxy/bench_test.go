@@ -3,11 +3,19 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/moatproject/moat/internal/audit"
+	"github.com/moatproject/moat/internal/store"
 	"github.com/moatproject/moat/internal/testutil/npmfake"
 	"github.com/moatproject/moat/internal/testutil/pypifake"
+	"github.com/moatproject/moat/policy"
 )
 
 // benchGet fetches path through the real HTTP stack and drains the body.
@@ -104,4 +112,134 @@ func BenchmarkPyPIIndexWarm(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		benchGet(b, c, url, "Accept", accept)
 	}
+}
+
+// newServedHarness is newHarness wired like `moat serve`: an audit log on
+// disk, Prometheus metrics and kept-open blob files, so the warm
+// benchmarks below measure every per-request cost of the artifact path.
+func newServedHarness(b *testing.B) *harness {
+	b.Helper()
+	dir := b.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	al, err := audit.Open(dir, audit.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { al.Close() })
+	eng, err := policy.New(policy.Default(), policy.Deps{Overrides: st, Feed: st.PolicyFeed()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &harness{npm: npmfake.New(), pypi: pypifake.New(), scanner: &fakeScanner{}, store: st}
+	b.Cleanup(h.npm.Close)
+	b.Cleanup(h.pypi.Close)
+	client, err := NewUpstreamClient("", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.srv, err = New(Options{
+		Store: st, Scanner: h.scanner, Policy: eng, Audit: al, Metrics: NewMetrics(), Client: client,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		NPMUpstream: h.npm.URL(), PyPIUpstream: h.pypi.URL(),
+		MetadataMaxAge: time.Hour, MetaTimeout: 5 * time.Second, MaxMetaBytes: 64 << 20,
+		MaxArtifact: 64 << 20, FetchTimeout: 5 * time.Second, ScanWorkers: 2, OpenBlobs: DefaultOpenBlobs,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.srv.Close() })
+	h.http = httptest.NewServer(h.srv)
+	b.Cleanup(h.http.Close)
+	return h
+}
+
+// warmTarballs publishes n packages with an incompressible ~size-byte
+// file each, fetches every tarball once through moat (fetch, verify,
+// store, scan) and returns their paths.
+func warmTarballs(b *testing.B, h *harness, n, size int) []string {
+	b.Helper()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	c := benchClient()
+	paths := make([]string, n)
+	for i := range paths {
+		buf := make([]byte, size)
+		for j := range buf {
+			buf[j] = byte(rnd.Uint32())
+		}
+		name := fmt.Sprintf("warm-%d", i)
+		h.npm.Add(name, npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": string(buf)}})
+		paths[i] = "/npm/" + name + "/-/" + name + "-1.0.0.tgz"
+		benchGet(b, c, h.http.URL+paths[i])
+	}
+	return paths
+}
+
+// BenchmarkNPMTarballWarmServed: 64 cached, scanned, allowed tarballs
+// (~16 KB) through the real HTTP stack with the audit log and metrics on,
+// the shape of bench/throughput.sh.
+func BenchmarkNPMTarballWarmServed(b *testing.B) {
+	h := newServedHarness(b)
+	paths := warmTarballs(b, h, 64, 16<<10)
+	c := benchClient()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchGet(b, c, h.http.URL+paths[next.Add(1)%int64(len(paths))])
+		}
+	})
+}
+
+// BenchmarkNPMTarballWarmHandler: the same warm path without the network
+// and the client, calling the server's handler directly: moat's own CPU
+// and allocations per request.
+func BenchmarkNPMTarballWarmHandler(b *testing.B) {
+	h := newServedHarness(b)
+	paths := warmTarballs(b, h, 64, 16<<10)
+	reqs := make([]*http.Request, len(paths))
+	for i, p := range paths {
+		reqs[i] = httptest.NewRequest(http.MethodGet, p, nil)
+		reqs[i].RemoteAddr = "192.0.2.1:4321"
+	}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			w.code = 0
+			h.srv.ServeHTTP(w, reqs[next.Add(1)%int64(len(reqs))])
+			if w.code != http.StatusOK {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+	})
+}
+
+// discardWriter is a ResponseWriter that drops the body (through
+// ReadFrom, as the server's sendfile path would take it).
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(p), nil
+}
+func (w *discardWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.WriteHeader(http.StatusOK)
+	return io.Copy(io.Discard, r)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,8 @@ type Outcome struct {
 	Report   *scan.Report
 	Decision policy.Decision
 	Cached   bool // blob came from moat's cache
+
+	art Artifact // what Check was asked for: Serve fetches it again if the blob vanished
 }
 
 // Verifier checks downloaded bytes against the hashes metadata promised.
@@ -110,6 +113,9 @@ type GateOptions struct {
 	AllowMissingSum map[scan.Ecosystem]bool
 	Logger          *slog.Logger
 	Metrics         *Metrics // optional
+	// OpenBlobs is how many served blob files to keep open for reuse
+	// (0: none); Close releases them.
+	OpenBlobs int
 }
 
 // Gate is the one artifact path every mode shares: fetch once, verify,
@@ -122,6 +128,8 @@ type Gate struct {
 	scanSem chan struct{}
 	reports *reportCache
 	byName  *nameReports
+	arts    *artifactIndex
+	files   *blobFiles
 }
 
 // NewGate builds a gate.
@@ -138,8 +146,13 @@ func NewGate(o GateOptions) *Gate {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096), byName: &nameReports{m: map[string]nameEntry{}}}
+	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096), byName: &nameReports{m: map[string]nameEntry{}},
+		arts: newArtifactIndex(artifactIndexMax), files: newBlobFiles(o.OpenBlobs)}
 }
+
+// Close releases the blob files kept open (GateOptions.OpenBlobs). The
+// gate keeps serving; it just keeps no file open any more.
+func (g *Gate) Close() error { return g.files.close() }
 
 // Check runs the gate for a: it returns the decision with the artifact
 // verified, stored and scanned, or an error (upstream, integrity, missing
@@ -162,7 +175,7 @@ func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, 
 		PublishedAt: a.PublishedAt,
 		Report:      rep,
 	})
-	out := &Outcome{SHA256: sha, Size: size, Report: rep, Decision: d, Cached: cached}
+	out := &Outcome{SHA256: sha, Size: size, Report: rep, Decision: d, Cached: cached, art: a}
 	g.record(ctx, a, out, client, time.Since(start))
 	return out, nil
 }
@@ -170,8 +183,20 @@ func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, 
 // blob returns the verified artifact's sha256 and size, from the cache or
 // upstream. data is non-nil only when it was just downloaded (the scan can
 // use it without reading the blob back).
+//
+// The warm path is the in-memory artifact index: no database read, no
+// decoding, no stat. The index only holds artifacts whose blob was stored
+// (fetch) or seen on disk (FindArtifact + HasBlob); a blob removed behind
+// moat's back afterwards is noticed by Serve, which drops the entry and
+// fetches the artifact again.
 func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, cached bool, data []byte, err error) {
-	if rec, ferr := g.o.Store.FindArtifact(ctx, a.Ecosystem, a.Name, a.Filename); ferr == nil && g.consistent(rec, a) && g.o.Store.HasBlob(ctx, rec.SHA256) {
+	k := artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename}
+	if e, ok := g.arts.get(k); ok && consistent(e.sha, e.integrity, e.shasum, a) {
+		g.o.Metrics.cacheHit(a.Ecosystem)
+		return e.sha, e.size, true, nil, nil
+	}
+	if rec, ferr := g.o.Store.FindArtifact(ctx, a.Ecosystem, a.Name, a.Filename); ferr == nil && consistent(rec.SHA256, rec.Integrity, rec.Shasum, a) && g.o.Store.HasBlob(ctx, rec.SHA256) {
+		g.arts.put(k, artifactEntry{sha: rec.SHA256, size: rec.Size, integrity: rec.Integrity, shasum: rec.Shasum})
 		g.o.Metrics.cacheHit(a.Ecosystem)
 		return rec.SHA256, rec.Size, true, nil, nil
 	}
@@ -194,17 +219,18 @@ func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, ca
 	}
 }
 
-// consistent reports whether a stored artifact record matches what the
-// current metadata promises (a republished file under the same name is
-// fetched again).
-func (g *Gate) consistent(rec *store.Artifact, a Artifact) bool {
-	if a.SHA256 != "" && !strings.EqualFold(rec.SHA256, a.SHA256) {
+// consistent reports whether a stored artifact (its sha256 and the npm
+// integrity and shasum it was verified against) matches what the current
+// metadata promises (a republished file under the same name is fetched
+// again).
+func consistent(sha, integrity, shasum string, a Artifact) bool {
+	if a.SHA256 != "" && !strings.EqualFold(sha, a.SHA256) {
 		return false
 	}
-	if a.Integrity != "" && rec.Integrity != "" && rec.Integrity != a.Integrity {
+	if a.Integrity != "" && integrity != "" && integrity != a.Integrity {
 		return false
 	}
-	if a.Integrity == "" && a.Shasum != "" && rec.Shasum != "" && !strings.EqualFold(rec.Shasum, a.Shasum) {
+	if a.Integrity == "" && a.Shasum != "" && shasum != "" && !strings.EqualFold(shasum, a.Shasum) {
 		return false
 	}
 	return true
@@ -275,6 +301,8 @@ func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("recording %s: %w", a.Filename, err)
 	}
+	g.arts.put(artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename},
+		artifactEntry{sha: sha, size: int64(len(data)), integrity: a.Integrity, shasum: a.Shasum})
 	g.o.Logger.Debug("fetched artifact", "ecosystem", a.Ecosystem, "file", a.Filename, "bytes", len(data), "ms", time.Since(t0).Milliseconds())
 	return &fetched{sha: sha, data: data}, nil
 }
@@ -360,38 +388,152 @@ func (g *Gate) record(ctx context.Context, a Artifact, out *Outcome, client stri
 }
 
 // Serve writes the artifact's bytes; call it only after an Allow or Warn.
+// A plain GET goes straight to the connection (sendfile(2) through the
+// ResponseWriter's ReadFrom) with Content-Length set; range and
+// conditional requests take http.ServeContent.
 func (g *Gate) Serve(w http.ResponseWriter, r *http.Request, out *Outcome, contentType string) {
-	f, _, err := g.o.Store.OpenBlob(r.Context(), out.SHA256)
+	f, size, err := g.openBlob(r.Context(), out)
 	if err != nil {
 		http.Error(w, "moat: cached artifact vanished: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	defer f.Close()
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("ETag", `"`+out.SHA256+`"`)
-	w.Header().Set("X-Moat-Decision", strings.ToLower(out.Decision.Action.String()))
+	defer g.files.put(out.SHA256, f)
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("ETag", `"`+out.SHA256+`"`)
+	h.Set("X-Moat-Decision", decisionValue(out.Decision.Action))
 	if out.Decision.Action == policy.ActionWarn {
-		w.Header().Set("X-Moat-Warning", strings.Join(out.Decision.Reasons, "; "))
+		h.Set("X-Moat-Warning", strings.Join(out.Decision.Reasons, "; "))
 	}
-	http.ServeContent(w, r, "", time.Time{}, f)
+	if r.Method != http.MethodGet || conditional(r.Header) {
+		http.ServeContent(w, r, "", time.Time{}, f)
+		return
+	}
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, f)
+}
+
+// openBlob opens out's blob for serving. When it is gone (removed behind
+// moat's back after the index or the store vouched for it), the index
+// entry is dropped and the artifact fetched and verified again; it is
+// served only if it is the very content the decision was made on.
+func (g *Gate) openBlob(ctx context.Context, out *Outcome) (*os.File, int64, error) {
+	f, size, err := g.files.open(ctx, g.o.Store, out.SHA256)
+	if err == nil || !errors.Is(err, store.ErrNotFound) || out.art.Name == "" {
+		return f, size, err
+	}
+	a := out.art
+	g.arts.forget(artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename}, out.SHA256)
+	g.o.Logger.Warn("cached blob vanished, fetching it again", "ecosystem", a.Ecosystem, "file", a.Filename, "sha256", out.SHA256)
+	sha, _, _, _, berr := g.blob(ctx, a)
+	switch {
+	case berr != nil:
+		return nil, 0, fmt.Errorf("%w; fetching it again: %w", err, berr)
+	case sha != out.SHA256:
+		return nil, 0, fmt.Errorf("%w; upstream now serves different content (%s)", err, sha)
+	}
+	return g.o.Store.OpenBlob(ctx, out.SHA256)
+}
+
+// conditional reports whether a request carries headers http.ServeContent
+// must evaluate (ranges, preconditions).
+func conditional(h http.Header) bool {
+	for _, k := range [...]string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// decisionValue is the X-Moat-Decision value for action.
+func decisionValue(action policy.Action) string {
+	switch action {
+	case policy.ActionAllow:
+		return "allow"
+	case policy.ActionWarn:
+		return "warn"
+	case policy.ActionBlock:
+		return "block"
+	}
+	return strings.ToLower(action.String())
+}
+
+// artifactIndexMax bounds the artifact index (about 200 bytes an entry).
+const artifactIndexMax = 1 << 16
+
+type artifactKey struct {
+	eco            scan.Ecosystem
+	name, filename string
+}
+
+// artifactEntry is what the warm path needs of a stored artifact record.
+type artifactEntry struct {
+	sha, integrity, shasum string
+	size                   int64
+}
+
+// artifactIndex maps (ecosystem, name, filename) to the verified artifact
+// stored for it, so the warm path does no database read or decoding. It
+// is filled when an artifact is fetched and stored, and when the store's
+// record is found with its blob on disk; an entry is dropped when its blob
+// turns out to be gone. Past max entries it starts over (the store stays
+// the source of truth).
+type artifactIndex struct {
+	mu  sync.RWMutex
+	max int
+	m   map[artifactKey]artifactEntry
+}
+
+func newArtifactIndex(max int) *artifactIndex {
+	return &artifactIndex{max: max, m: make(map[artifactKey]artifactEntry)}
+}
+
+func (x *artifactIndex) get(k artifactKey) (artifactEntry, bool) {
+	x.mu.RLock()
+	e, ok := x.m[k]
+	x.mu.RUnlock()
+	return e, ok
+}
+
+func (x *artifactIndex) put(k artifactKey, e artifactEntry) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.m[k]; !ok && len(x.m) >= x.max {
+		clear(x.m)
+	}
+	x.m[k] = e
+}
+
+// forget drops k's entry if it still names sha.
+func (x *artifactIndex) forget(k artifactKey, sha string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if e, ok := x.m[k]; ok && e.sha == sha {
+		delete(x.m, k)
+	}
 }
 
 // reportCache keeps recent reports in memory: the warm path then needs no
 // database read or JSON decoding.
 type reportCache struct {
-	mu  sync.Mutex
+	mu  sync.RWMutex
 	max int
-	m   map[string]*scan.Report
+	m   map[reportKey]*scan.Report
 }
 
+type reportKey struct{ sha, ver string }
+
 func newReportCache(max int) *reportCache {
-	return &reportCache{max: max, m: make(map[string]*scan.Report)}
+	return &reportCache{max: max, m: make(map[reportKey]*scan.Report)}
 }
 
 func (c *reportCache) get(sha, ver string) *scan.Report {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[sha+"\x00"+ver]
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[reportKey{sha, ver}]
 }
 
 func (c *reportCache) put(sha, ver string, r *scan.Report) {
@@ -403,7 +545,7 @@ func (c *reportCache) put(sha, ver string, r *scan.Report) {
 			break
 		}
 	}
-	c.m[sha+"\x00"+ver] = r
+	c.m[reportKey{sha, ver}] = r
 }
 
 // VersionReports returns the current scanner's reports for name's versions

@@ -35,10 +35,20 @@ type metaFetcher struct {
 	// mem keeps the latest entries in memory so the hot path skips bbolt.
 	mu  sync.Mutex
 	mem map[string]*store.MetaEntry
+	// gens outlives mem's bodies: per key, a generation that changes
+	// whenever a document comes from upstream, and when it was fetched.
+	// What is derived from a document (npmDists) is tagged with it.
+	gens    map[string]metaGen
+	lastGen uint64
+}
+
+type metaGen struct {
+	gen       uint64
+	fetchedAt time.Time
 }
 
 func newMetaFetcher(s MetaStore, c *http.Client, maxAge, timeout time.Duration, maxBytes int64, log *slog.Logger, m *Metrics) *metaFetcher {
-	return &metaFetcher{store: s, client: c, maxAge: maxAge, timeout: timeout, maxBytes: maxBytes, log: log, metrics: m, mem: map[string]*store.MetaEntry{}}
+	return &metaFetcher{store: s, client: c, maxAge: maxAge, timeout: timeout, maxBytes: maxBytes, log: log, metrics: m, mem: map[string]*store.MetaEntry{}, gens: map[string]metaGen{}}
 }
 
 // metaResult is a metadata document and whether it is stale (the upstream
@@ -96,15 +106,38 @@ func (m *metaFetcher) cached(ctx context.Context, key string) *store.MetaEntry {
 	if err != nil {
 		return nil
 	}
-	m.remember(key, e)
+	m.remember(key, e, false)
 	return e
 }
 
+// freshGen returns key's generation when its latest document is younger
+// than maxAge; 0 when it is older or unknown (no generation is 0).
+func (m *metaFetcher) freshGen(key string) uint64 {
+	m.mu.Lock()
+	g := m.gens[key]
+	m.mu.Unlock()
+	if g.gen == 0 || time.Since(g.fetchedAt) >= m.maxAge {
+		return 0
+	}
+	return g.gen
+}
+
 // remember keeps e in memory, bounded by the total size of bodies held.
-func (m *metaFetcher) remember(key string, e *store.MetaEntry) {
+// fetched: e came from upstream (a new generation), not from the store.
+func (m *metaFetcher) remember(key string, e *store.MetaEntry, fetched bool) {
 	const budget = 32 << 20
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if g, ok := m.gens[key]; fetched || !ok {
+		if !ok && len(m.gens) >= 1<<16 {
+			clear(m.gens) // generations only ever grow: nothing derived is trusted again
+		}
+		m.lastGen++
+		m.gens[key] = metaGen{gen: m.lastGen, fetchedAt: e.FetchedAt}
+	} else {
+		g.fetchedAt = e.FetchedAt
+		m.gens[key] = g
+	}
 	total := len(e.Body)
 	for _, o := range m.mem {
 		total += len(o.Body)
@@ -148,7 +181,7 @@ func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.He
 		if err := m.store.PutMeta(ctx, key, &e); err != nil {
 			m.log.Warn("caching metadata", "key", key, "err", err)
 		}
-		m.remember(key, &e)
+		m.remember(key, &e, true)
 		return &e, nil
 	case resp.StatusCode != http.StatusOK:
 		m.metrics.upstreamError("meta")
@@ -176,6 +209,6 @@ func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.He
 	if err := m.store.PutMeta(ctx, key, e); err != nil {
 		m.log.Warn("caching metadata", "key", key, "err", err)
 	}
-	m.remember(key, e)
+	m.remember(key, e, true)
 	return e, nil
 }

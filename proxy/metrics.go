@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,52 @@ type Metrics struct {
 	scans     *prometheus.CounterVec
 	scanTime  *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
+
+	// Resolved children of the vectors the per-request path counts on,
+	// so a request does no label hashing or formatting.
+	reqC   counterCache[requestKey]
+	cacheC counterCache[cacheKey]
+	decC   counterCache[decisionKey]
+}
+
+type requestKey struct {
+	route string
+	code  int
+}
+
+type cacheKey struct {
+	eco scan.Ecosystem
+	hit bool
+}
+
+type decisionKey struct {
+	eco    scan.Ecosystem
+	action policy.Action
+	layer  string
+}
+
+// counterCache maps a label tuple to its resolved counter. The label sets
+// are small and fixed (routes, status codes, ecosystems, actions, layers).
+type counterCache[K comparable] struct {
+	mu sync.RWMutex
+	m  map[K]prometheus.Counter
+}
+
+func (c *counterCache[K]) get(k K) prometheus.Counter {
+	c.mu.RLock()
+	ctr := c.m[k]
+	c.mu.RUnlock()
+	return ctr
+}
+
+func (c *counterCache[K]) put(k K, ctr prometheus.Counter) prometheus.Counter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[K]prometheus.Counter{}
+	}
+	c.m[k] = ctr
+	return ctr
 }
 
 // NewMetrics registers moat's metrics and the Go/process collectors.
@@ -60,21 +107,35 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 func (m *Metrics) request(route string, code int) {
-	if m != nil {
-		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	if m == nil {
+		return
 	}
+	k := requestKey{route, code}
+	c := m.reqC.get(k)
+	if c == nil {
+		c = m.reqC.put(k, m.requests.WithLabelValues(route, strconv.Itoa(code)))
+	}
+	c.Inc()
 }
 
-func (m *Metrics) cacheHit(eco scan.Ecosystem) {
-	if m != nil {
-		m.cache.WithLabelValues(string(eco), "hit").Inc()
-	}
-}
+func (m *Metrics) cacheHit(eco scan.Ecosystem) { m.cacheResult(eco, true) }
 
-func (m *Metrics) cacheMiss(eco scan.Ecosystem) {
-	if m != nil {
-		m.cache.WithLabelValues(string(eco), "miss").Inc()
+func (m *Metrics) cacheMiss(eco scan.Ecosystem) { m.cacheResult(eco, false) }
+
+func (m *Metrics) cacheResult(eco scan.Ecosystem, hit bool) {
+	if m == nil {
+		return
 	}
+	k := cacheKey{eco, hit}
+	c := m.cacheC.get(k)
+	if c == nil {
+		result := "miss"
+		if hit {
+			result = "hit"
+		}
+		c = m.cacheC.put(k, m.cache.WithLabelValues(string(eco), result))
+	}
+	c.Inc()
 }
 
 func (m *Metrics) upstreamError(eco scan.Ecosystem) {
@@ -91,7 +152,13 @@ func (m *Metrics) scanned(eco scan.Ecosystem, verdict string, d time.Duration) {
 }
 
 func (m *Metrics) decided(eco scan.Ecosystem, d policy.Decision) {
-	if m != nil {
-		m.decisions.WithLabelValues(string(eco), d.Action.String(), d.Layer).Inc()
+	if m == nil {
+		return
 	}
+	k := decisionKey{eco, d.Action, d.Layer}
+	c := m.decC.get(k)
+	if c == nil {
+		c = m.decC.put(k, m.decisions.WithLabelValues(string(eco), d.Action.String(), d.Layer))
+	}
+	c.Inc()
 }

@@ -42,6 +42,7 @@ type npmHandler struct {
 
 	mu     sync.Mutex
 	parsed map[string]*parsedPackument
+	dists  npmDists
 }
 
 // parsedPackument is a parsed upstream document and its recent renderings.
@@ -281,16 +282,24 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 	if h.needTimes {
 		form = "full"
 	}
-	pp, _, err := h.packument(r, name, form, false)
-	if err != nil {
-		h.upstreamFailure(w, err)
-		return
-	}
-	vi, ok := pp.doc.Version(ver)
+	key := "npm:" + form + ":" + name
+	gen := h.meta.freshGen(key)
+	vi, ok := h.dists.get(key, ver, gen)
 	if !ok {
-		// Published after our cached copy? Revalidate once.
-		if pp, _, err = h.packument(r, name, form, true); err == nil {
-			vi, ok = pp.doc.Version(ver)
+		pp, _, err := h.packument(r, name, form, false)
+		if err != nil {
+			h.upstreamFailure(w, err)
+			return
+		}
+		vi, ok = pp.doc.Version(ver)
+		if !ok {
+			// Published after our cached copy? Revalidate once.
+			if pp, _, err = h.packument(r, name, form, true); err == nil {
+				vi, ok = pp.doc.Version(ver)
+			}
+		}
+		if ok {
+			h.dists.put(key, ver, gen, vi)
 		}
 	}
 	if !ok {

@@ -57,7 +57,13 @@ type Options struct {
 	// AllowMissingPyPIHash serves PyPI files whose index entry has no hash.
 	AllowMissingPyPIHash bool
 	Version              string
+	// OpenBlobs is how many served artifact files to keep open for reuse
+	// (0: none; moat serve keeps DefaultOpenBlobs). Close releases them.
+	OpenBlobs int
 }
+
+// DefaultOpenBlobs is the OpenBlobs moat serve uses.
+const DefaultOpenBlobs = 512
 
 // Server is moat's registry-mode HTTP handler.
 type Server struct {
@@ -89,7 +95,7 @@ func New(o Options) (*Server, error) {
 		Verifiers:       map[scan.Ecosystem]NewVerifierFunc{scan.NPM: npmVerifier, scan.PyPI: pypiVerifier},
 		AllowMissingSum: map[scan.Ecosystem]bool{scan.PyPI: o.AllowMissingPyPIHash},
 		MaxBytes:        o.MaxArtifact, FetchTimeout: o.FetchTimeout, ScanWorkers: o.ScanWorkers,
-		Logger: o.Logger, Metrics: o.Metrics,
+		Logger: o.Logger, Metrics: o.Metrics, OpenBlobs: o.OpenBlobs,
 	})
 	meta := newMetaFetcher(o.Store, o.Client, o.MetadataMaxAge, o.MetaTimeout, o.MaxMetaBytes, o.Logger, o.Metrics)
 	s.npm = newNPMHandler(npmUp, o.NPMToken, meta, s.gate, o.Policy, s.baseURL, o.NeedPublishTimes, o.Client, o.Logger)
@@ -114,6 +120,10 @@ func New(o Options) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Close releases what the server keeps open (Options.OpenBlobs); call it
+// once the HTTP server has stopped.
+func (s *Server) Close() error { return s.gate.Close() }
 
 // Gate exposes the artifact gate, for transparent mode.
 func (s *Server) Gate() *Gate { return s.gate }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -66,6 +67,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *proxyListen != "" {
 		cfg.Server.ProxyListen = *proxyListen
 	}
+	// A process-wide setting: made here rather than in serve, which tests
+	// run in their own process.
+	setMemoryLimit(cfg.Server.MemoryLimitBytes, os.Getenv("GOMEMLIMIT"))
 	if err := serve(ctx, cfg, serveEnv{stderr: stderr}); err != nil {
 		fmt.Fprintln(stderr, "moat:", err)
 		return exitError
@@ -148,10 +152,12 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 		NeedPublishTimes:     cfg.Policy.MinReleaseAge > 0,
 		AllowMissingPyPIHash: cfg.PyPI.MissingHash == "allow",
 		Version:              version,
+		OpenBlobs:            proxy.DefaultOpenBlobs,
 	})
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -191,6 +197,17 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 		return err
 	}
 	return ferr
+}
+
+// setMemoryLimit applies server.memory_limit_bytes as the Go runtime's soft
+// memory limit, unless GOMEMLIMIT (gomemlimit, the environment's value)
+// already set one or the limit is not positive. It reports whether it did.
+func setMemoryLimit(limit int64, gomemlimit string) bool {
+	if gomemlimit != "" || limit <= 0 {
+		return false
+	}
+	debug.SetMemoryLimit(limit)
+	return true
 }
 
 // npmConfiguredRegistry asks npm which registry it uses, so moat chains to
