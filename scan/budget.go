@@ -28,6 +28,82 @@ var suspiciousMarkers = [][]byte{
 	[]byte("__import__"), []byte("marshal"), []byte("zlib"), []byte("chmod"), []byte("curl "), []byte("wget "),
 }
 
+// maxMarkerLen is the length of the longest suspicious marker.
+var maxMarkerLen = func() int {
+	n := 0
+	for _, m := range suspiciousMarkers {
+		n = max(n, len(m))
+	}
+	return n
+}()
+
+// countMarkers counts the suspicious markers in b (each as bytes.Count does:
+// non-overlapping occurrences, left to right).
+func countMarkers(b []byte) int {
+	hits := 0
+	for _, m := range suspiciousMarkers {
+		hits += bytes.Count(b, m)
+	}
+	return hits
+}
+
+// markerCounter counts what the budget needs of a file while the archive
+// is read (archive.Options.Observe), so that the scanner can keep only the
+// head of the file the extractor will parse: n bytes written, with hits
+// markers in them, exactly countMarkers of the whole whatever the pieces.
+type markerCounter struct {
+	n, hits int
+	lastEnd []int  // per marker: where its last counted occurrence ends (stream offset)
+	tail    []byte // the last maxMarkerLen-1 bytes written
+	scratch []byte
+}
+
+func (c *markerCounter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.lastEnd == nil {
+		c.lastEnd = make([]int, len(suspiciousMarkers))
+	}
+	k := maxMarkerLen - 1
+	base := c.n // stream offset of p[0]
+	// An occurrence that starts in the tail and ends in p lies within the
+	// tail and p's first k bytes.
+	region := append(append(c.scratch[:0], c.tail...), p[:min(len(p), k)]...)
+	c.scratch = region
+	rs := base - len(c.tail)
+	for mi, m := range suspiciousMarkers {
+		// Every occurrence that ends before p and starts at lastEnd or later
+		// has been counted: the leftmost one from there is the next to count
+		// if it starts in the tail (it cannot end there).
+		if from := max(0, c.lastEnd[mi]-rs); from < len(c.tail) {
+			if i := bytes.Index(region[from:], m); i >= 0 && from+i < len(c.tail) {
+				c.hits++
+				c.lastEnd[mi] = rs + from + i + len(m)
+			}
+		}
+		for s := max(0, c.lastEnd[mi]-base); s+len(m) <= len(p); {
+			i := bytes.Index(p[s:], m)
+			if i < 0 {
+				break
+			}
+			c.hits++
+			s += i + len(m)
+			c.lastEnd[mi] = base + s
+		}
+	}
+	c.n += len(p)
+	if len(p) >= k {
+		c.tail = append(c.tail[:0], p[len(p)-k:]...)
+	} else {
+		c.tail = append(c.tail, p...)
+		if extra := len(c.tail) - k; extra > 0 {
+			c.tail = append(c.tail[:0], c.tail[extra:]...)
+		}
+	}
+	return len(p), nil
+}
+
 // budgetJobs picks which extraction jobs fit the parse budget: entry points
 // (install-time, then import-time) first, then the rest by density of
 // suspicious markers, then smaller files first. Jobs left out are reported
@@ -37,7 +113,7 @@ func budgetJobs(p *plan, budget int) (keep []bool, skipped []int) {
 	keep = make([]bool, len(p.jobs))
 	total := 0
 	for _, j := range p.jobs {
-		total += len(j.src)
+		total += j.size
 	}
 	if budget <= 0 || total <= budget {
 		for i := range keep {
@@ -67,12 +143,12 @@ func budgetJobs(p *plan, budget int) (keep []bool, skipped []int) {
 		} else if strings.Contains(j.path, "#") { // inline scripts (package.json#scripts...)
 			c.entry = -3_000_000
 		}
-		if n := len(j.src); n > 0 {
-			hits := 0
-			for _, m := range suspiciousMarkers {
-				hits += bytes.Count(j.src, m)
+		if j.size > 0 {
+			hits := j.hits
+			if hits < 0 {
+				hits = countMarkers(j.src)
 			}
-			c.density = float64(hits) / float64(n)
+			c.density = float64(hits) / float64(j.size)
 		}
 		cs[i] = c
 	}
@@ -86,12 +162,12 @@ func budgetJobs(p *plan, budget int) (keep []bool, skipped []int) {
 			}
 			return 1
 		default:
-			return len(p.jobs[a.i].src) - len(p.jobs[b.i].src)
+			return p.jobs[a.i].size - p.jobs[b.i].size
 		}
 	})
 	used := 0
 	for _, c := range cs {
-		n := len(p.jobs[c.i].src)
+		n := p.jobs[c.i].size
 		if used+n <= budget || used == 0 {
 			keep[c.i] = true
 			used += n

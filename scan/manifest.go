@@ -26,7 +26,14 @@ type plan struct {
 // job is one Extract call.
 type job struct {
 	path string // the path given to the extractor (its extension picks the language)
-	src  []byte
+	src  []byte // what the extractor gets: the whole file, or a head of it (see Scanner.observe)
+	size int    // bytes of the file the parse budget counts (len(src) unless only a head is held)
+	hits int    // suspiciousMarkers occurrences in those bytes; -1: count them in src when needed
+}
+
+// newJob is a job whose src is all there is.
+func newJob(path string, src []byte) job {
+	return job{path: path, src: src, size: len(src), hits: -1}
 }
 
 // composite describes one FileEvents: fixed manifest events and extracted
@@ -72,12 +79,13 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // planner builds a plan from an archive.
 type planner struct {
 	plan
-	data map[string][]byte // kept files by path
-	done map[string]bool   // paths that already have a composite
+	data  map[string][]byte         // kept files by path
+	stats map[string]*markerCounter // what the archive reader saw of files of which only a head is kept
+	done  map[string]bool           // paths that already have a composite
 }
 
 func newPlan(a *archive.Archive, in Input) *plan {
-	p := &planner{data: make(map[string][]byte, len(a.Files)), done: make(map[string]bool)}
+	p := &planner{data: make(map[string][]byte, len(a.Files)), stats: make(map[string]*markerCounter), done: make(map[string]bool)}
 	var paths []string
 	for _, f := range a.Files {
 		if f.Data == nil {
@@ -87,6 +95,11 @@ func newPlan(a *archive.Archive, in Input) *plan {
 			paths = append(paths, f.Path)
 		}
 		p.data[f.Path] = f.Data
+		if c, ok := f.Observer.(*markerCounter); ok {
+			p.stats[f.Path] = c
+		} else {
+			delete(p.stats, f.Path)
+		}
 	}
 	slices.Sort(paths)
 	p.name, p.version = in.Name, in.Version
@@ -106,7 +119,10 @@ func newPlan(a *archive.Archive, in Input) *plan {
 			p.source(f, f)
 		}
 	}
-	return &p.plan
+	// A copy, so that the planner's maps (and the files only they hold)
+	// are garbage once planning is done.
+	out := p.plan
+	return &out
 }
 
 // detectEcosystem infers the ecosystem from the layout: a wheel or Python
@@ -147,8 +163,16 @@ func detectEcosystem(filename string, paths []string, data map[string][]byte) Ec
 // source adds an extracted file as its own composite.
 func (p *planner) source(as, extractAs string) {
 	p.done[as] = true
-	p.jobs = append(p.jobs, job{path: extractAs, src: p.data[as]})
+	p.jobs = append(p.jobs, p.fileJob(as, extractAs))
 	p.files = append(p.files, composite{path: as, parts: []part{{job: len(p.jobs) - 1}}})
+}
+
+// fileJob is the job extracting the kept file as under the name extractAs.
+func (p *planner) fileJob(as, extractAs string) job {
+	if c := p.stats[as]; c != nil {
+		return job{path: extractAs, src: p.data[as], size: c.n, hits: c.hits}
+	}
+	return newJob(extractAs, p.data[as])
 }
 
 // npm lifecycle scripts run at install time, in this order. binding.gyp
@@ -252,7 +276,7 @@ func (p *planner) npmScript(raw []byte, name, cmd string, scripts map[string]str
 		if i > 0 {
 			ipath = fmt.Sprintf("%s.%d%s", vpath, i+1, in.ext)
 		}
-		p.jobs = append(p.jobs, job{path: ipath, src: []byte(in.code)})
+		p.jobs = append(p.jobs, newJob(ipath, []byte(in.code)))
 		p.files = append(p.files, composite{path: ipath, parts: []part{{job: len(p.jobs) - 1}}})
 		p.pkg.Install = append(p.pkg.Install, ipath)
 	}
@@ -425,7 +449,7 @@ func (p *planner) pypi(filename string, paths []string) {
 	// Install time: setup.py of an sdist, then .pth files.
 	if d := p.data["setup.py"]; d != nil && !wheel {
 		p.done["setup.py"] = true
-		p.jobs = append(p.jobs, job{path: "setup.py", src: d})
+		p.jobs = append(p.jobs, p.fileJob("setup.py", "setup.py"))
 		p.files = append(p.files, composite{path: "setup.py", parts: []part{
 			{job: -1, events: []sequence.Event{{Token: "setup.py", File: "setup.py", Snippet: "setup.py (run by pip at install)"}}},
 			{job: len(p.jobs) - 1},
@@ -517,7 +541,7 @@ func (p *planner) pth(f string) {
 		if !strings.HasPrefix(l, "import ") && !strings.HasPrefix(l, "import\t") {
 			continue
 		}
-		p.jobs = append(p.jobs, job{path: fmt.Sprintf("%s#L%d.py", f, i+1), src: []byte(l)})
+		p.jobs = append(p.jobs, newJob(fmt.Sprintf("%s#L%d.py", f, i+1), []byte(l)))
 		c.parts = append(c.parts,
 			part{job: -1, events: []sequence.Event{{Token: "pth.exec", File: f, Line: i + 1, Snippet: snippet(l)}}},
 			part{job: len(p.jobs) - 1, line: i + 1})

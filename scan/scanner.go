@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/moatproject/moat/scan/archive"
 	"github.com/moatproject/moat/scan/sequence"
@@ -26,6 +29,12 @@ const version = "scan/2"
 const (
 	DefaultTimeout     = 20 * time.Second
 	DefaultMaxFindings = 50
+	// DefaultParseInFlight bounds the source bytes being extracted at once
+	// by all scans of a Scanner together. Parsing costs memory in proportion
+	// to the source (tree-sitter's tree, its flattened copy: tens of bytes per
+	// source byte), so this, not the number of scans, bounds the scanner's
+	// peak memory; it fits two files of features' default 1 MiB parse cap.
+	DefaultParseInFlight = 2 << 20
 )
 
 // Error kinds of a Report besides the archive.Kind* values.
@@ -62,6 +71,19 @@ type Options struct {
 	// ParseBudget caps the source bytes extracted per scan (default
 	// DefaultParseBudget; negative: no cap). See budgetJobs for the order.
 	ParseBudget int
+	// ParseInFlight bounds the source bytes handed to Extract and not yet
+	// done with, across all concurrent scans of this Scanner (default
+	// DefaultParseInFlight; negative: no bound). A file larger than the
+	// bound waits until it is alone.
+	ParseInFlight int
+}
+
+// HeadExtractor is implemented by extractors that only ever parse the first
+// MaxParseBytes bytes of a file (and mark a longer file truncated). The
+// scanner then keeps no more than MaxParseBytes+1 bytes of each source it
+// reads, whatever the file's size; the parse budget still counts whole files.
+type HeadExtractor interface {
+	MaxParseBytes() int
 }
 
 // Scanner turns artifacts into Reports. It is safe for concurrent use.
@@ -71,6 +93,9 @@ type Scanner struct {
 	opts Options
 	log  *slog.Logger
 	ver  string
+
+	head     int64               // bytes kept of a source file; 0: all (up to Limits.MaxFileBytes)
+	inFlight *semaphore.Weighted // source bytes in Extract; nil: unbounded
 }
 
 // New returns a Scanner that extracts with ex and classifies with cl.
@@ -93,6 +118,17 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 	if opts.ParseBudget == 0 {
 		opts.ParseBudget = DefaultParseBudget
 	}
+	if opts.ParseInFlight == 0 {
+		opts.ParseInFlight = DefaultParseInFlight
+	}
+	var head int64
+	if h, ok := ex.(HeadExtractor); ok && h.MaxParseBytes() > 0 {
+		head = int64(h.MaxParseBytes()) + 1 // one more, so the extractor still sees the file is longer
+	}
+	var inFlight *semaphore.Weighted
+	if opts.ParseInFlight > 0 {
+		inFlight = semaphore.NewWeighted(int64(opts.ParseInFlight))
+	}
 	seq := opts.Sequence
 	if seq.MaxTokens <= 0 {
 		seq.MaxTokens = sequence.DefaultMaxTokens
@@ -108,6 +144,8 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 		log:  opts.Logger,
 		ver: fmt.Sprintf("%s+%s+seq/%dx%d+%s+%s", version, ex.Version(),
 			seq.MaxTokens, seq.MaxRepeat, opts.Vocab.Version(), cl.Version()),
+		head:     head,
+		inFlight: inFlight,
 	}
 }
 
@@ -150,7 +188,24 @@ func (s *Scanner) ScanDirInput(ctx context.Context, dir string, hints Input) *Re
 }
 
 func (s *Scanner) archiveOptions() archive.Options {
-	return archive.Options{Limits: s.opts.Limits, Want: archive.WantSource}
+	return archive.Options{Limits: s.opts.Limits, Want: archive.WantSource, Observe: s.observe}
+}
+
+// observe keeps only the head the extractor parses of sources (and of the
+// extension-less scripts in bin folders) larger than that head, and counts
+// what the parse budget needs of the whole file while it is read. Other
+// files are kept whole: manifests and shell scripts are read to the end.
+func (s *Scanner) observe(p string, size int64) (io.Writer, int64) {
+	if s.head <= 0 || size <= s.head {
+		return nil, 0
+	}
+	switch base := path.Base(p); {
+	case isSource(p):
+	case path.Ext(p) == "" && base != "PKG-INFO" && base != "METADATA" && base != "RECORD":
+	default:
+		return nil, 0
+	}
+	return &markerCounter{}, s.head
 }
 
 func (s *Scanner) newReport(p string, in Input) *Report {
@@ -291,6 +346,7 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 	keep, skipped := budgetJobs(p, s.opts.ParseBudget)
 	for _, i := range skipped {
 		results[i] = &sequence.FileEvents{Path: p.jobs[i].path, Events: []sequence.Event{skippedEvent(p.jobs[i].path)}, Truncated: true}
+		p.jobs[i].src = nil // only the jobs being extracted hold source bytes from here on
 	}
 	for i, j := range p.jobs {
 		if !keep[i] {
@@ -303,16 +359,28 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 		if ctx.Err() != nil {
 			break
 		}
+		p.jobs[i].src = nil // j holds it until its extraction is done
 		wg.Add(1)
 		go func() {
+			var weight int64
 			defer func() {
 				if v := recover(); v != nil {
 					s.log.Error("extract panic", "file", j.path, "panic", v, "stack", string(debug.Stack()))
 					cancel(&panicError{v})
 				}
+				if weight > 0 {
+					s.inFlight.Release(weight)
+				}
 				<-sem
 				wg.Done()
 			}()
+			if s.inFlight != nil {
+				w := min(int64(len(j.src)), int64(s.opts.ParseInFlight))
+				if err := s.inFlight.Acquire(ctx, w); err != nil {
+					return // ctx is done: its cause is the scan's error
+				}
+				weight = w
+			}
 			fe, err := s.ex.Extract(ctx, j.path, j.src)
 			if err != nil {
 				cancel(fmt.Errorf("extract %s: %w", j.path, err))

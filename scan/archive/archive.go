@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -71,11 +72,15 @@ type File struct {
 	// Size is the number of uncompressed bytes actually read, whatever the
 	// headers claimed.
 	Size int64
-	// Data is the content, or its first MaxFileBytes bytes when Truncated.
+	// Data is the content, or its first MaxFileBytes bytes (fewer if
+	// Options.Observe asked to keep fewer) when Truncated.
 	// It is nil when Options.Want rejected the file (its bytes still count
 	// against the limits) and non-nil, possibly empty, otherwise.
 	Data      []byte
 	Truncated bool
+	// Observer is the writer Options.Observe returned for this file (nil
+	// when there is none); it has seen all of the file's data.
+	Observer io.Writer
 }
 
 // Skip is an entry refused on its own: a link, device, fifo, special header
@@ -97,6 +102,14 @@ type Options struct {
 	// with the given declared size should be kept. Nil keeps every file.
 	// Rejected files are still read (and counted), never kept.
 	Want func(path string, size int64) bool
+	// Observe, when set, is called for each file Want keeps, with the same
+	// arguments, before its data is read. Every byte of the file's data up
+	// to MaxFileBytes is written to the returned writer as it is read (its
+	// errors are ignored), also past what is kept; File.Observer holds it.
+	// keep, when positive, caps the bytes kept in Data below MaxFileBytes: a
+	// longer file keeps its head and is marked Truncated. This lets a caller
+	// summarise whole files while holding only the part it will use.
+	Observe func(path string, size int64) (w io.Writer, keep int64)
 }
 
 // Formats.
@@ -124,17 +137,17 @@ func Read(filename string, data []byte, opt Options) (*Archive, error) {
 		return nil, err
 	}
 	lim := opt.Limits.withDefaults()
-	a, err := readOnce(format, data, lim, opt.Want, false)
+	a, err := readOnce(format, data, lim, opt, false)
 	if errors.Is(err, errRootMismatch) {
 		// The first file suggested a top folder that a later one did not
 		// share; read again without stripping so Want sees true paths.
-		a, err = readOnce(format, data, lim, opt.Want, true)
+		a, err = readOnce(format, data, lim, opt, true)
 	}
 	return a, err
 }
 
-func readOnce(format string, data []byte, lim Limits, want func(string, int64) bool, noRoot bool) (*Archive, error) {
-	r := newReader(format, lim, want)
+func readOnce(format string, data []byte, lim Limits, opt Options, noRoot bool) (*Archive, error) {
+	r := newReader(format, lim, opt)
 	if noRoot {
 		r.fixRoot("")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -598,5 +599,70 @@ func TestDefaultLimits(t *testing.T) {
 	}
 	if got := (Limits{MaxFiles: 7}).withDefaults(); got.MaxFiles != 7 || got.MaxTotalBytes != want.MaxTotalBytes {
 		t.Errorf("withDefaults = %+v", got)
+	}
+}
+
+// countingWriter records what an Observe writer was given.
+type countingWriter struct {
+	path string
+	buf  bytes.Buffer
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+
+// Observe sees every byte of the files Want keeps (up to MaxFileBytes) and
+// caps what is kept of them; the File carries its writer.
+func TestObserve(t *testing.T) {
+	big := strings.Repeat("0123456789", 1000)
+	data := tgz(t, tent{name: "package/a.js", body: big}, tent{name: "package/b.js", body: "short"},
+		tent{name: "package/c.json", body: big}, tent{name: "package/d.png", body: big})
+	var asked []string
+	a, err := Read("x.tgz", data, Options{Limits: Limits{MaxFileBytes: 5000}, Want: WantSource,
+		Observe: func(p string, size int64) (io.Writer, int64) {
+			asked = append(asked, fmt.Sprintf("%s:%d", p, size))
+			if p == "c.json" {
+				return nil, 0 // kept whole, no writer
+			}
+			return &countingWriter{path: p}, 100
+		}})
+	must(t, err)
+	if got, want := strings.Join(asked, ","), "a.js:10000,b.js:5,c.json:10000"; got != want {
+		t.Errorf("Observe calls %s, want %s", got, want)
+	}
+	byPath := map[string]File{}
+	for _, f := range a.Files {
+		byPath[f.Path] = f
+	}
+	fa := byPath["a.js"]
+	if string(fa.Data) != big[:100] || !fa.Truncated || fa.Size != 10000 {
+		t.Errorf("a.js: %d bytes kept, truncated %v, size %d", len(fa.Data), fa.Truncated, fa.Size)
+	}
+	if w, ok := fa.Observer.(*countingWriter); !ok || w.buf.String() != big[:5000] {
+		t.Errorf("a.js observer %T saw the wrong bytes (MaxFileBytes is 5000)", fa.Observer)
+	}
+	fb := byPath["b.js"]
+	if string(fb.Data) != "short" || fb.Truncated || fb.Observer.(*countingWriter).buf.String() != "short" {
+		t.Errorf("b.js: %+v", fb)
+	}
+	fc := byPath["c.json"]
+	if len(fc.Data) != 5000 || !fc.Truncated || fc.Observer != nil {
+		t.Errorf("c.json: %d bytes kept, truncated %v, observer %v", len(fc.Data), fc.Truncated, fc.Observer)
+	}
+	if fd := byPath["d.png"]; fd.Data != nil || fd.Observer != nil {
+		t.Errorf("d.png (not wanted): %+v", fd)
+	}
+
+	// A read again without stripping (a wrong top-folder guess) gives the
+	// files fresh writers, which saw each file once.
+	data = tgz(t, tent{name: "pkg/a.js", body: "aaa"}, tent{name: "other/b.js", body: "bbb"})
+	a, err = Read("x.tgz", data, Options{Observe: func(p string, size int64) (io.Writer, int64) {
+		return &countingWriter{path: p}, 0
+	}})
+	must(t, err)
+	for _, f := range a.Files {
+		w := f.Observer.(*countingWriter)
+		if w.path != f.Path || w.buf.String() != string(f.Data) {
+			t.Errorf("%s: observer for %s saw %q", f.Path, w.path, w.buf.String())
+		}
 	}
 }

@@ -25,7 +25,7 @@ func ReadDir(root string, opt Options) (*Archive, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("archive: %s: not a directory", root)
 	}
-	r := newReader(formatDir, lim, opt.Want)
+	r := newReader(formatDir, lim, opt)
 	r.fixRoot("")
 	err = filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

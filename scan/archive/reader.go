@@ -20,9 +20,10 @@ const (
 // reader accumulates one archive while enforcing the limits. Every front end
 // (tar, zip, dir) feeds it entries; only it counts bytes and allocates.
 type reader struct {
-	lim    Limits
-	want   func(string, int64) bool
-	format string
+	lim     Limits
+	want    func(string, int64) bool
+	observe func(string, int64) (io.Writer, int64)
+	format  string
 
 	packed      int64 // compressed input size; 0 when ratio does not apply
 	entryBytes  int64 // uncompressed entry bytes read
@@ -40,11 +41,12 @@ type reader struct {
 	scratch []byte
 }
 
-func newReader(format string, lim Limits, want func(string, int64) bool) *reader {
+func newReader(format string, lim Limits, opt Options) *reader {
 	return &reader{
-		lim:    lim,
-		want:   want,
-		format: format,
+		lim:     lim,
+		want:    opt.Want,
+		observe: opt.Observe,
+		format:  format,
 		// The container stream also carries tar headers, PAX records and
 		// padding: allow 2 KiB per entry plus 16 MiB on top of the entry
 		// budget before calling it too large.
@@ -120,8 +122,17 @@ func (r *reader) addFile(src io.Reader, full string, declared int64) error {
 		return &Error{Kind: KindTooLarge, Path: full, Err: fmt.Errorf(
 			"entry of %d bytes exceeds the remaining budget of %d", declared, r.lim.MaxTotalBytes-r.entryBytes)}
 	}
-	keep := r.want == nil || r.want(stripRoot(full, r.root), declared)
-	data, n, truncated, err := r.readData(src, full, declared, keep)
+	rel := stripRoot(full, r.root)
+	keep := r.want == nil || r.want(rel, declared)
+	limit := r.lim.MaxFileBytes
+	var obs io.Writer
+	if keep && r.observe != nil {
+		var k int64
+		if obs, k = r.observe(rel, declared); k > 0 {
+			limit = min(limit, k)
+		}
+	}
+	data, n, truncated, err := r.readData(src, full, declared, keep, limit, obs)
 	if err != nil {
 		return err
 	}
@@ -130,16 +141,17 @@ func (r *reader) addFile(src io.Reader, full string, declared int64) error {
 		r.skip(full, "duplicate entry, superseded by a later one")
 	}
 	r.index[full] = len(r.files)
-	r.files = append(r.files, File{Path: full, Size: n, Data: data, Truncated: truncated})
+	r.files = append(r.files, File{Path: full, Size: n, Data: data, Truncated: truncated, Observer: obs})
 	r.dead = append(r.dead, false)
 	return nil
 }
 
-// readData reads src to its end, counting every byte and keeping at most
-// MaxFileBytes of them when keep is set. Memory grows with the bytes actually
-// read, never with what a header claims.
-func (r *reader) readData(src io.Reader, name string, declared int64, keep bool) (data []byte, n int64, truncated bool, err error) {
-	limit := int(min(r.lim.MaxFileBytes, math.MaxInt32))
+// readData reads src to its end, counting every byte, keeping at most
+// keepMax of them when keep is set and writing the first MaxFileBytes of them
+// to obs (if not nil). Memory grows with the bytes actually read, never with
+// what a header claims.
+func (r *reader) readData(src io.Reader, name string, declared int64, keep bool, keepMax int64, obs io.Writer) (data []byte, n int64, truncated bool, err error) {
+	limit := int(min(keepMax, math.MaxInt32))
 	if keep {
 		data = make([]byte, 0, int(max(0, min(declared, int64(limit), initialDataCap))))
 	}
@@ -155,6 +167,9 @@ func (r *reader) readData(src io.Reader, name string, declared int64, keep bool)
 		}
 		k, rerr := src.Read(buf)
 		if k > 0 {
+			if obs != nil && n < r.lim.MaxFileBytes {
+				_, _ = obs.Write(buf[:min(int64(k), r.lim.MaxFileBytes-n)])
+			}
 			n += int64(k)
 			if cerr := r.addEntryBytes(name, k); cerr != nil {
 				return nil, n, false, cerr

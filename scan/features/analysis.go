@@ -105,7 +105,7 @@ func putAnalysis(a *analysis) {
 	a.imports = nil // handed to the caller
 	a.cur, a.depth, a.hex0x = 0, 0, 0
 	a.lang, a.k, a.src, a.path = nil, nil, nil, ""
-	if cap(a.tree.nodes) > 1<<20 { // do not pin huge buffers
+	if cap(a.tree.nodes) > 1<<16 { // do not pin large buffers (2 MiB and up)
 		a.tree = flatTree{}
 		a.lines = nil
 	}

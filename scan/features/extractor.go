@@ -76,6 +76,7 @@ func New(opts Options) *Extractor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	useLibcAllocator()
+	tuneMalloc()
 	return &Extractor{
 		opts: opts,
 		log:  log,
@@ -83,6 +84,11 @@ func New(opts Options) *Extractor {
 		py:   newLanguage(langPython, ts.NewLanguage(tspy.Language()), opts),
 	}
 }
+
+// MaxParseBytes is the most of a file Extract parses (Options.MaxParseBytes):
+// a longer file is cut before it. Callers may hand over only the first
+// MaxParseBytes+1 bytes of a file and get the same events.
+func (e *Extractor) MaxParseBytes() int { return e.opts.MaxParseBytes }
 
 // Version reports the extraction version (see the Version constant).
 func (e *Extractor) Version() string { return Version }
@@ -154,13 +160,24 @@ func (e *Extractor) Extract(ctx context.Context, filePath string, src []byte) (*
 	a := getAnalysis(lang, filePath, src)
 	defer putAnalysis(a)
 	if tree == nil {
-		lang.put(p)
+		// A parser halted by its timeout is not reused: tree-sitter 0.25.0's
+		// ts_parser_reset leaves canceled_balancing set when the halt came
+		// during subtree balancing, and the parser's next parse then aborts
+		// the process on `assert(self->finished_tree.ptr)` (fixed upstream
+		// by tree-sitter PR 4176, not in the Go binding we pin).
+		lang.discard(p)
+		if len(src) >= trimAfter {
+			trimCHeap() // what the halted parse had built
+		}
 		e.log.Warn("features: parse budget exceeded", "path", filePath, "bytes", len(src), "timeout", e.opts.ParseTimeout)
 		a.fileEvent("parse.error")
 	} else {
 		err := flatten(tree, &a.tree)
 		tree.Close()
 		lang.put(p)
+		if len(src) >= trimAfter {
+			trimCHeap()
+		}
 		if err == nil {
 			err = a.run(ctx)
 		}

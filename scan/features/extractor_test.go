@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -338,5 +340,59 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if c := e.js.created.Load() + e.py.created.Load(); c > 6 {
 		t.Errorf("%d parsers created, want ≤ 6", c)
+	}
+}
+
+// A caller may hand Extract only the first MaxParseBytes+1 bytes of a file:
+// the events are the same as for the whole file.
+func TestHeadIsEnough(t *testing.T) {
+	e := New(Options{MaxParseBytes: 4 << 10})
+	defer e.Close()
+	if e.MaxParseBytes() != 4<<10 {
+		t.Fatalf("MaxParseBytes() = %d", e.MaxParseBytes())
+	}
+	src := jsModuleSource(64 << 10)
+	whole := extract(t, e, "a.js", src)
+	head := extract(t, e, "a.js", src[:e.MaxParseBytes()+1])
+	if !whole.Truncated || !reflect.DeepEqual(whole, head) {
+		t.Errorf("head of %d bytes gives other events than the whole file:\n%+v\n%+v", e.MaxParseBytes()+1, whole, head)
+	}
+}
+
+// raceEnabled is set under the race detector (race_test.go).
+var raceEnabled bool
+
+// The C memory of a large parse goes back to the system once the parse is
+// done, rather than staying with the allocator.
+func TestLargeParseMemoryReturned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	if raceEnabled {
+		t.Skip("RSS includes the race detector's shadow of the Go heap")
+	}
+	e := New(Options{ParseTimeout: time.Minute})
+	defer e.Close()
+	src := []byte(jsMinifiedSource(1 << 20))
+	small := []byte(jsModuleSource(1 << 10))
+	ctx := context.Background()
+	if _, err := e.Extract(ctx, "a.js", small); err != nil { // parsers, pools
+		t.Fatal(err)
+	}
+	settle := func() uint64 {
+		runtime.GC()
+		debug.FreeOSMemory()
+		return rssBytes()
+	}
+	rss0 := settle()
+	for range 3 {
+		if _, err := e.Extract(ctx, "big.js", src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rss1 := settle()
+	t.Logf("RSS %d → %d KiB after 3 parses of 1 MiB", rss0>>10, rss1>>10)
+	if rss0 > 0 && rss1 > rss0+8<<20 {
+		t.Errorf("RSS stays %d KiB higher after large parses", (rss1-rss0)>>10)
 	}
 }

@@ -53,8 +53,20 @@ type Options struct {
 	MaxLen int
 	// MaxBatch caps how many sequences ScoreBatch runs at once (default 32).
 	MaxBatch int
-	Logger   *slog.Logger
+	// MaxBatchCells caps rows x length² of one ScoreBatch run, length
+	// counting [CLS] and [SEP] (default DefaultMaxBatchCells). Attention
+	// materialises a length x length matrix per row and head, so this, not
+	// MaxBatch, bounds a run's memory once sequences are long; and ONNX
+	// Runtime's CPU arena keeps the memory of the largest run for good: one
+	// run of 32 rows of 512 tokens left the process 500 MB larger.
+	MaxBatchCells int
+	Logger        *slog.Logger
 }
+
+// DefaultMaxBatchCells lets ScoreBatch run together 32 sequences of up to
+// 126 tokens, 3 of up to 416, and sequences of 512 one at a time, which
+// needs no more memory than Score of 512 tokens: about 25 MB of arena.
+const DefaultMaxBatchCells = 1 << 19
 
 // Model is a loaded classifier. It is safe for concurrent use; Close
 // releases it.
@@ -67,6 +79,7 @@ type Model struct {
 	vocab    *vocab
 	maxLen   int
 	maxBatch int
+	maxCells int
 }
 
 // Load reads, verifies and opens a model.
@@ -113,7 +126,8 @@ func Load(opts Options) (*Model, error) {
 	if err := acquireRuntime(lib); err != nil {
 		return nil, err
 	}
-	m := &Model{manifest: man, vocab: voc, maxLen: man.MaxLen, maxBatch: orDefault(opts.MaxBatch, 32)}
+	m := &Model{manifest: man, vocab: voc, maxLen: man.MaxLen, maxBatch: orDefault(opts.MaxBatch, 32),
+		maxCells: orDefault(opts.MaxBatchCells, DefaultMaxBatchCells)}
 	if opts.MaxLen > 0 && opts.MaxLen < m.maxLen {
 		m.maxLen = max(opts.MaxLen, 3)
 	}
@@ -215,8 +229,8 @@ func (m *Model) Score(ctx context.Context, tokens []string) (float64, error) {
 }
 
 // ScoreBatch scores many sequences (e.g. occlusion variants of one
-// package). Sequences of similar length run together, at most MaxBatch at
-// a time, padded to the longest in their group.
+// package). Sequences of similar length run together, at most MaxBatch
+// (and MaxBatchCells) at a time, padded to the longest in their group.
 func (m *Model) ScoreBatch(ctx context.Context, batch [][]string) ([]float64, error) {
 	out := make([]float64, len(batch))
 	trimmed := make([][]string, len(batch))
@@ -226,7 +240,18 @@ func (m *Model) ScoreBatch(ctx context.Context, batch [][]string) ([]float64, er
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(trimmed[a]) - len(trimmed[b]) })
-	for chunk := range slices.Chunk(order, m.maxBatch) {
+	for len(order) > 0 {
+		// Rows are sorted by length: the last row of a chunk is its longest.
+		n := 1
+		for n < len(order) && n < m.maxBatch {
+			l := len(trimmed[order[n]]) + 2
+			if (n+1)*l*l > m.maxCells {
+				break
+			}
+			n++
+		}
+		chunk := order[:n]
+		order = order[n:]
 		l := len(trimmed[chunk[len(chunk)-1]]) + 2 // longest in chunk
 		ids := make([]int64, len(chunk)*l)
 		mask := make([]int64, len(chunk)*l)

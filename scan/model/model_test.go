@@ -347,3 +347,33 @@ func TestResolveLibrary(t *testing.T) {
 		})
 	}
 }
+
+// ScoreBatch splits long sequences into small runs (MaxBatchCells) and
+// scores them as Score does.
+func TestScoreBatchCells(t *testing.T) {
+	m := load(t, Options{MaxBatchCells: 3 * 130 * 130})
+	ctx := context.Background()
+	var seqs [][]string
+	for _, n := range []int{5, 500, 40, 128, 300, 128, 128, 128, 1} {
+		s := typical(n)
+		s[n/2] = "net.call"
+		seqs = append(seqs, s)
+	}
+	batch, err := m.ScoreBatch(ctx, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := load(t, Options{MaxBatchCells: 1 << 30}).ScoreBatch(ctx, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range seqs {
+		p, err := m.Score(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := max(math.Abs(batch[i]-p), math.Abs(whole[i]-p)); d > 1e-5 {
+			t.Errorf("sequence %d (%d tokens): Score %v, ScoreBatch %v, one run %v", i, len(s), p, batch[i], whole[i])
+		}
+	}
+}

