@@ -128,7 +128,7 @@ type Gate struct {
 	scanSem chan struct{}
 	reports *reportCache
 	byName  *nameReports
-	arts    *artifactIndex
+	arts    *boundedMap[artifactKey, artifactEntry] // the warm path's index, see blob
 	files   *blobFiles
 }
 
@@ -147,7 +147,7 @@ func NewGate(o GateOptions) *Gate {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096), byName: &nameReports{m: map[string]nameEntry{}},
-		arts: newArtifactIndex(artifactIndexMax), files: newBlobFiles(o.OpenBlobs)}
+		arts: newBoundedMap[artifactKey, artifactEntry](artifactIndexMax), files: newBlobFiles(o.OpenBlobs)}
 }
 
 // Close releases the blob files kept open (GateOptions.OpenBlobs). The
@@ -190,7 +190,7 @@ func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, 
 // moat's back afterwards is noticed by Serve, which drops the entry and
 // fetches the artifact again.
 func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, cached bool, data []byte, err error) {
-	k := artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename}
+	k := a.key()
 	if e, ok := g.arts.get(k); ok && consistent(e.sha, e.integrity, e.shasum, a) {
 		g.o.Metrics.cacheHit(a.Ecosystem)
 		return e.sha, e.size, true, nil, nil
@@ -301,8 +301,7 @@ func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("recording %s: %w", a.Filename, err)
 	}
-	g.arts.put(artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename},
-		artifactEntry{sha: sha, size: int64(len(data)), integrity: a.Integrity, shasum: a.Shasum})
+	g.arts.put(a.key(), artifactEntry{sha: sha, size: int64(len(data)), integrity: a.Integrity, shasum: a.Shasum})
 	g.o.Logger.Debug("fetched artifact", "ecosystem", a.Ecosystem, "file", a.Filename, "bytes", len(data), "ms", time.Since(t0).Milliseconds())
 	return &fetched{sha: sha, data: data}, nil
 }
@@ -425,7 +424,7 @@ func (g *Gate) openBlob(ctx context.Context, out *Outcome) (*os.File, int64, err
 		return f, size, err
 	}
 	a := out.art
-	g.arts.forget(artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename}, out.SHA256)
+	g.arts.deleteIf(a.key(), func(e artifactEntry) bool { return e.sha == out.SHA256 })
 	g.o.Logger.Warn("cached blob vanished, fetching it again", "ecosystem", a.Ecosystem, "file", a.Filename, "sha256", out.SHA256)
 	sha, _, _, _, berr := g.blob(ctx, a)
 	switch {
@@ -464,56 +463,20 @@ func decisionValue(action policy.Action) string {
 // artifactIndexMax bounds the artifact index (about 200 bytes an entry).
 const artifactIndexMax = 1 << 16
 
+// artifactKey names an artifact in the warm path's index.
 type artifactKey struct {
 	eco            scan.Ecosystem
 	name, filename string
+}
+
+func (a Artifact) key() artifactKey {
+	return artifactKey{eco: a.Ecosystem, name: a.Name, filename: a.Filename}
 }
 
 // artifactEntry is what the warm path needs of a stored artifact record.
 type artifactEntry struct {
 	sha, integrity, shasum string
 	size                   int64
-}
-
-// artifactIndex maps (ecosystem, name, filename) to the verified artifact
-// stored for it, so the warm path does no database read or decoding. It
-// is filled when an artifact is fetched and stored, and when the store's
-// record is found with its blob on disk; an entry is dropped when its blob
-// turns out to be gone. Past max entries it starts over (the store stays
-// the source of truth).
-type artifactIndex struct {
-	mu  sync.RWMutex
-	max int
-	m   map[artifactKey]artifactEntry
-}
-
-func newArtifactIndex(max int) *artifactIndex {
-	return &artifactIndex{max: max, m: make(map[artifactKey]artifactEntry)}
-}
-
-func (x *artifactIndex) get(k artifactKey) (artifactEntry, bool) {
-	x.mu.RLock()
-	e, ok := x.m[k]
-	x.mu.RUnlock()
-	return e, ok
-}
-
-func (x *artifactIndex) put(k artifactKey, e artifactEntry) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if _, ok := x.m[k]; !ok && len(x.m) >= x.max {
-		clear(x.m)
-	}
-	x.m[k] = e
-}
-
-// forget drops k's entry if it still names sha.
-func (x *artifactIndex) forget(k artifactKey, sha string) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if e, ok := x.m[k]; ok && e.sha == sha {
-		delete(x.m, k)
-	}
 }
 
 // reportCache keeps recent reports in memory: the warm path then needs no

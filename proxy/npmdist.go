@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"sync"
-
 	"github.com/moatproject/moat/proxy/npm"
 )
 
@@ -15,8 +13,7 @@ import (
 // and fresh; a revalidated or expired packument sends the request down
 // the full path again.
 type npmDists struct {
-	mu sync.RWMutex
-	m  map[npmDistKey]npmDist
+	m *boundedMap[npmDistKey, npmDist]
 }
 
 type npmDistKey struct{ key, version string }
@@ -29,13 +26,13 @@ type npmDist struct {
 // npmDistsMax bounds the entries (a few hundred bytes each).
 const npmDistsMax = 1 << 16
 
-func (d *npmDists) get(key, version string, gen uint64) (npm.VersionInfo, bool) {
+func newNPMDists() npmDists { return npmDists{m: newBoundedMap[npmDistKey, npmDist](npmDistsMax)} }
+
+func (d npmDists) get(key, version string, gen uint64) (npm.VersionInfo, bool) {
 	if gen == 0 {
 		return npm.VersionInfo{}, false
 	}
-	d.mu.RLock()
-	e, ok := d.m[npmDistKey{key, version}]
-	d.mu.RUnlock()
+	e, ok := d.m.get(npmDistKey{key, version})
 	if !ok || e.gen != gen {
 		return npm.VersionInfo{}, false
 	}
@@ -45,14 +42,8 @@ func (d *npmDists) get(key, version string, gen uint64) (npm.VersionInfo, bool) 
 // put records vi for (key, version) under gen, the generation read before
 // the packument was loaded: were the document replaced in between, the
 // entry simply never matches.
-func (d *npmDists) put(key, version string, gen uint64, vi npm.VersionInfo) {
-	if gen == 0 {
-		return
+func (d npmDists) put(key, version string, gen uint64, vi npm.VersionInfo) {
+	if gen != 0 {
+		d.m.put(npmDistKey{key, version}, npmDist{gen: gen, vi: vi})
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.m == nil || len(d.m) >= npmDistsMax {
-		d.m = map[npmDistKey]npmDist{}
-	}
-	d.m[npmDistKey{key, version}] = npmDist{gen: gen, vi: vi}
 }

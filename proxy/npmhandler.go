@@ -60,7 +60,7 @@ type rendered struct {
 }
 
 func newNPMHandler(up *url.URL, token string, meta *metaFetcher, gate *Gate, pol Decider, base baseURLFunc, needTimes bool, client *http.Client, log *slog.Logger) *npmHandler {
-	h := &npmHandler{upstream: up, token: token, meta: meta, gate: gate, policy: pol, base: base, log: log, needTimes: needTimes, parsed: map[string]*parsedPackument{}}
+	h := &npmHandler{upstream: up, token: token, meta: meta, gate: gate, policy: pol, base: base, log: log, needTimes: needTimes, parsed: map[string]*parsedPackument{}, dists: newNPMDists()}
 	h.passProxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rest := strings.TrimPrefix(pr.In.URL.EscapedPath(), "/npm/")
@@ -138,7 +138,7 @@ func (h *npmHandler) form(accept string) string {
 // packument returns the parsed upstream document for name in form, and
 // whether it is stale. force revalidates regardless of age.
 func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (*parsedPackument, bool, error) {
-	key := "npm:" + form + ":" + name
+	key := packumentKey(form, name)
 	hdr := http.Header{}
 	if form == "abbrev" {
 		hdr.Set("Accept", npmAbbrevAccept)
@@ -171,6 +171,9 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 	h.mu.Unlock()
 	return pp, res.Stale, nil
 }
+
+// packumentKey is the metadata cache key of name's packument in form.
+func packumentKey(form, name string) string { return "npm:" + form + ":" + name }
 
 func (h *npmHandler) servePackument(w http.ResponseWriter, r *http.Request, name, tarballBase string) {
 	form := h.form(r.Header.Get("Accept"))
@@ -282,7 +285,7 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 	if h.needTimes {
 		form = "full"
 	}
-	key := "npm:" + form + ":" + name
+	key := packumentKey(form, name)
 	gen := h.meta.freshGen(key)
 	vi, ok := h.dists.get(key, ver, gen)
 	if !ok {
