@@ -48,11 +48,23 @@ start_moat() {
 	wait_http "http://127.0.0.1:$2/healthz" 100 || { echo "moat did not start:"; cat "$work/moat.log"; exit 1; }
 }
 
-stop_moat() {
-	[ -n "${moat_pid:-}" ] || return 0
-	kill "$moat_pid" 2>/dev/null || true
-	wait "$moat_pid" 2>/dev/null || true
-	moat_pid=
+stop_moat() { stop_pid moat_pid; }
+
+# stop_pid VAR: stops the background process whose pid is in variable VAR
+# (if any) and clears VAR.
+stop_pid() {
+	[ -n "${!1:-}" ] || return 0
+	kill "${!1}" 2>/dev/null || true
+	wait "${!1}" 2>/dev/null || true
+	printf -v "$1" ''
+}
+
+# summary_head LOCKFILE ROUNDS: the lines every install benchmark's summary
+# starts with (machine, packages installed, rounds).
+summary_head() {
+	echo
+	echo "machine: $(machine)"
+	echo "packages installed: $(jq '[.packages | keys[] | select(startswith("node_modules/"))] | length' "$1"); rounds: $2"
 }
 
 # wait_http URL TENTHS: polls URL every 0.1 s, TENTHS times.

@@ -32,10 +32,7 @@ for r in $(seq 1 "$rounds"); do
 done
 
 md=$(median "${direct[@]}"); mc=$(median "${cold[@]}"); mw=$(median "${warm[@]}")
-pkgs=$(jq '[.packages | keys[] | select(startswith("node_modules/"))] | length' "$work/app/package-lock.json")
-echo
-echo "machine: $(machine)"
-echo "packages installed: $pkgs; rounds: $rounds"
+summary_head "$work/app/package-lock.json" "$rounds"
 printf 'median direct    %.2fs\n' "$md"
 printf 'median moat cold %.2fs  ratio %sx direct (target <= 1.3)\n' "$mc" "$(ratio "$mc" "$md")"
 printf 'median moat warm %.2fs  ratio %sx direct (target <= 1.0)\n' "$mw" "$(ratio "$mw" "$md")"

@@ -73,12 +73,7 @@ EOF
 	verdaccio_pid=$!
 	wait_http "http://127.0.0.1:$vport/-/ping" 300 || { echo "verdaccio did not start:"; cat "$work/verdaccio.log"; exit 1; }
 }
-stop_verdaccio() {
-	[ -n "${verdaccio_pid:-}" ] || return 0
-	kill "$verdaccio_pid" 2>/dev/null || true
-	wait "$verdaccio_pid" 2>/dev/null || true
-	verdaccio_pid=
-}
+stop_verdaccio() { stop_pid verdaccio_pid; }
 
 build_moat
 write_app "$work/app"
@@ -108,10 +103,7 @@ done
 
 md=$(median "${direct[@]}"); mc=$(median "${mcold[@]}"); mw=$(median "${mwarm[@]}")
 vc=$(median "${vcold[@]}"); vw=$(median "${vwarm[@]}"); mf=$(median "${floor[@]}")
-pkgs=$(jq '[.packages | keys[] | select(startswith("node_modules/"))] | length' "$work/app/package-lock.json")
-echo
-echo "machine: $(machine)"
-echo "packages installed: $pkgs; rounds: $rounds"
+summary_head "$work/app/package-lock.json" "$rounds"
 printf 'median direct          %6.2fs\n' "$md"
 printf 'median moat cold       %6.2fs  %sx direct\n' "$mc" "$(ratio "$mc" "$md")"
 printf 'median moat warm       %6.2fs  %sx direct\n' "$mw" "$(ratio "$mw" "$md")"
