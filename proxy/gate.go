@@ -180,6 +180,18 @@ func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, 
 	return out, nil
 }
 
+// Warm runs the gate's fetch, verification, storage and scan for a without
+// deciding, recording or serving anything: a later Check finds the blob and
+// the report cached (or joins the work in flight).
+func (g *Gate) Warm(ctx context.Context, a Artifact) error {
+	sha, _, _, data, err := g.blob(ctx, a)
+	if err != nil {
+		return err
+	}
+	_, err = g.report(ctx, a, sha, data)
+	return err
+}
+
 // blob returns the verified artifact's sha256 and size, from the cache or
 // upstream. data is non-nil only when it was just downloaded (the scan can
 // use it without reading the blob back).

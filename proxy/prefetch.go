@@ -140,15 +140,3 @@ func (p *prefetcher) want(deps map[string]string) {
 		}
 	}
 }
-
-// Warm runs the gate's fetch, verification, storage and scan for a without
-// deciding, recording or serving anything: a later Check finds the blob and
-// the report cached (or joins the work in flight).
-func (g *Gate) Warm(ctx context.Context, a Artifact) error {
-	sha, _, _, data, err := g.blob(ctx, a)
-	if err != nil {
-		return err
-	}
-	_, err = g.report(ctx, a, sha, data)
-	return err
-}
