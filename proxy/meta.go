@@ -125,7 +125,7 @@ func (m *metaFetcher) freshGen(key string) uint64 {
 // remember keeps e in memory, bounded by the total size of bodies held.
 // fetched: e came from upstream (a new generation), not from the store.
 func (m *metaFetcher) remember(key string, e *store.MetaEntry, fetched bool) {
-	const budget = 32 << 20
+	const budget = 4 << 20 // bodies also live in the handlers' parsed caches
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if g, ok := m.gens[key]; fetched || !ok {

@@ -49,10 +49,17 @@ type npmHandler struct {
 type parsedPackument struct {
 	entry *store.MetaEntry
 	doc   *npm.Packument
+	sum   [sha256.Size]byte // of entry.Body: with the rendering's inputs, the ETag
 
 	mu       sync.Mutex
-	rendered map[string]rendered // key: base URL + hidden-set signature
+	rendered map[string]rendered // key: base URL + hidden-set signature; small documents only
 }
+
+// memoMax is the largest upstream document whose renderings are memoised.
+// A larger one is rewritten for every request: the rewrite is a few
+// copies of the body, while holding renderings of multi-megabyte
+// packuments was most of moat's memory during a cold install.
+const memoMax = 256 << 10
 
 type rendered struct {
 	body []byte
@@ -149,7 +156,15 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 		hdr.Set("Authorization", "Bearer "+h.token)
 	}
 	upURL := h.upstream.String() + escapeNPMName(name)
-	check := func(b []byte, _ string) error { _, err := npm.ParsePackument(b); return err }
+	// check runs only when this request's fetch is the one that goes
+	// upstream; its parse is then reused instead of parsing twice (the
+	// channel that delivers the result orders the write before the read).
+	var checked *npm.Packument
+	check := func(b []byte, _ string) error {
+		doc, err := npm.ParsePackument(b)
+		checked = doc
+		return err
+	}
 	res, err := h.meta.load(r.Context(), key, upURL, hdr, force, check)
 	if err != nil {
 		return nil, false, err
@@ -160,11 +175,13 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 	if pp != nil && pp.entry == res.Entry {
 		return pp, res.Stale, nil
 	}
-	doc, err := npm.ParsePackument(res.Entry.Body)
-	if err != nil {
-		return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(upURL), Msg: "malformed packument", Err: err}
+	doc := checked
+	if doc == nil || res.Stale {
+		if doc, err = npm.ParsePackument(res.Entry.Body); err != nil {
+			return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(upURL), Msg: "malformed packument", Err: err}
+		}
 	}
-	pp = &parsedPackument{entry: res.Entry, doc: doc, rendered: map[string]rendered{}}
+	pp = &parsedPackument{entry: res.Entry, doc: doc, sum: sha256.Sum256(res.Entry.Body), rendered: map[string]rendered{}}
 	h.mu.Lock()
 	evictOver(h.parsed, parsedBudget-len(pp.entry.Body), func(p *parsedPackument) int { return p.size() })
 	h.parsed[key] = pp
@@ -227,10 +244,13 @@ func (h *npmHandler) render(ctx context.Context, name string, pp *parsedPackumen
 	}
 	sort.Strings(hidden)
 	sig := base + "\x00" + strings.Join(hidden, "\x00")
-	pp.mu.Lock()
-	defer pp.mu.Unlock()
-	if rd, ok := pp.rendered[sig]; ok {
-		return rd.body, rd.etag, nil
+	memo := len(pp.entry.Body) <= memoMax
+	if memo {
+		pp.mu.Lock()
+		defer pp.mu.Unlock()
+		if rd, ok := pp.rendered[sig]; ok {
+			return rd.body, rd.etag, nil
+		}
 	}
 	hide := map[string]bool{}
 	for _, v := range hidden {
@@ -240,12 +260,18 @@ func (h *npmHandler) render(ctx context.Context, name string, pp *parsedPackumen
 	if err != nil {
 		return nil, "", err
 	}
-	sum := sha256.Sum256(body)
-	rd := rendered{body: body, etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}
-	if len(pp.rendered) >= 2 {
-		clear(pp.rendered)
+	// The rendering is a function of the upstream body, the base URL and the
+	// hidden set, so its ETag is too: no need to hash the output.
+	hsh := sha256.New()
+	hsh.Write(pp.sum[:])
+	hsh.Write([]byte(sig))
+	rd := rendered{body: body, etag: `W/"` + hex.EncodeToString(hsh.Sum(nil)[:12]) + `"`}
+	if memo {
+		if len(pp.rendered) >= 2 {
+			clear(pp.rendered)
+		}
+		pp.rendered[sig] = rd
 	}
-	pp.rendered[sig] = rd
 	return rd.body, rd.etag, nil
 }
 
@@ -399,7 +425,7 @@ func (p *parsedPackument) size() int {
 
 // parsedBudget bounds the bytes of parsed metadata kept in memory per
 // ecosystem; the rest is re-parsed from the store on demand.
-const parsedBudget = 48 << 20
+const parsedBudget = 8 << 20
 
 // evictOver deletes arbitrary entries of m until their total size is at
 // most budget.

@@ -140,7 +140,17 @@ func readCapped(rawURL string, resp *http.Response, max int64) ([]byte, error) {
 	if resp.ContentLength >= 0 && n != resp.ContentLength && !resp.Uncompressed {
 		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: fmt.Sprintf("body truncated: got %d of %d bytes", n, resp.ContentLength)}
 	}
-	return w.b, nil
+	return clipped(w.b), nil
+}
+
+// clipped returns b, or an exact-size copy when growing it by appends left
+// much unused capacity: bodies are kept in caches whose budgets count
+// lengths, and a compressed upstream answer has no length to size it by.
+func clipped(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/8 || cap(b) <= 64<<10 {
+		return b
+	}
+	return append(make([]byte, 0, len(b)), b...)
 }
 
 type sliceWriter struct{ b []byte }

@@ -33,8 +33,11 @@ const (
 	// by all scans of a Scanner together. Parsing costs memory in proportion
 	// to the source (tree-sitter's tree, its flattened copy: tens of bytes per
 	// source byte), so this, not the number of scans, bounds the scanner's
-	// peak memory; it fits two files of features' default 1 MiB parse cap.
-	DefaultParseInFlight = 2 << 20
+	// peak memory. It fits one file of features' default 1 MiB parse cap
+	// (or many small ones): with room for two, the parse trees of a cold
+	// npm install added about 20 MB more to moat serve's peak RSS, for no
+	// speed on the two cores measured.
+	DefaultParseInFlight = 1 << 20
 )
 
 // Error kinds of a Report besides the archive.Kind* values.

@@ -190,6 +190,13 @@ func newSession(graph []byte, output string, threads int) (*ort.DynamicAdvancedS
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
 	}
+	// No CPU arena: an arena keeps the largest batch's tensors (tens of MB
+	// for a batch of 512-token sequences) for the life of the session,
+	// which was a third of moat serve's resident memory after an install.
+	// Without it each run's buffers go back to the allocator.
+	if err := so.SetCpuMemArena(false); err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(graph,
 		[]string{"input_ids", "attention_mask"}, []string{output}, so)
 	if err != nil {
