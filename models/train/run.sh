@@ -9,7 +9,8 @@
 #
 # Environment: MOAT_DATA (default ../shared/data next to the repository),
 # MOAT_DATA_CACHE (downloaded benign npm/deb corpora, default
-# ~/.cache/moat-data; fetch them with $MOAT_DATA/fetch-benign.sh),
+# ~/.cache/moat-data; fetch them with $MOAT_DATA/fetch-benign.sh; the
+# npm-extra corpus is fetched here),
 # MOAT_REUSE_DATASET=1 to keep JSONL files already exported.
 # Needs: scripts/setup-train.sh (torch) and scripts/install-onnxruntime.sh.
 set -eu
@@ -62,6 +63,23 @@ if [ -d "$cache/npm" ]; then
 else
 	echo "run.sh: $cache/npm missing (run $data/fetch-benign.sh): no benign npm corpus" >&2
 fi
+# The second benign npm corpus (models/train/npm-extra.tsv, picked by
+# npm_extra.py select): downloaded here, sha256-checked, from the registry
+# npm is configured with.
+if "$py" "$here/npm_extra.py" fetch --list "$here/npm-extra.tsv" --dir "$cache/npm-extra"; then
+	export_corpus npm-extra --ecosystem npm --label benign --source npm-registry-extra \
+		--tsv "$here/npm-extra.tsv" "$cache/npm-extra"
+else
+	echo "run.sh: could not fetch the npm-extra corpus" >&2
+fi
+# Hand-written, defanged npm samples (synth_npm.py, seeded: the same
+# packages every run), training split only (--train-only-source below).
+rm -rf "$out/synth-npm"
+"$py" "$here/synth_npm.py" --out "$out/synth-npm" >&2
+export_corpus npm-synth-malicious --ecosystem npm --label malicious --source npm-synthetic \
+	--tsv "$out/synth-npm/malicious.tsv" "$out/synth-npm/malicious"
+export_corpus npm-synth-benign --ecosystem npm --label benign --source npm-synthetic \
+	--tsv "$out/synth-npm/benign.tsv" "$out/synth-npm/benign"
 if [ -d "$cache/deb" ]; then
 	export_corpus debian-python --label benign --source debian-python \
 		--tsv "$data/benign/debian-python.tsv" "$cache/deb"
@@ -71,7 +89,8 @@ fi
 
 echo "run.sh: training" >&2
 cd "$here"
-OPENBLAS_NUM_THREADS=1 "$py" train.py train --data "$out"/data/*.jsonl --out "$out/model" "$@"
+OPENBLAS_NUM_THREADS=1 "$py" train.py train --data "$out"/data/*.jsonl --out "$out/model" \
+	--train-only-source npm-synthetic "$@"
 
 for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv README.md; do
 	cp "$out/model/$f" "$repo/models/$f"

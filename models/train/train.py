@@ -308,6 +308,18 @@ def train(args):
         tr = [r for r in records if r["split"] == "train"]
         dev_info = data.split(tr, val_frac=args.val_frac, date_quantile=args.date_quantile, hash_benign=True, salt="dev:")
         split_info = dict(split_info, dev=dev_info, mode="dev: metrics are on a split of the training data; validation unused")
+    if args.train_only_source:
+        # Hand-written training samples (synth_npm.py) are near-copies of
+        # each other by construction: any of them in validation (or dev)
+        # would score like training data and flatter the figures.
+        only = set(args.train_only_source)
+        moved = 0
+        for r in records:
+            if r["source"] in only and r["split"] != "train":
+                r["split"] = "train"
+                moved += 1
+        split_info = dict(split_info, train_only_sources=sorted(only))
+        log(f"train-only sources {sorted(only)}: {moved} records moved to training")
     train_r = [r for r in records if r["split"] == "train"]
     val_r = [r for r in records if r["split"] == "val"]
     if args.augment_npm or args.augment_import:
@@ -585,6 +597,8 @@ def main(argv):
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    t.add_argument("--train-only-source", action="append", default=[],
+                   help="records of this source are always in the training split (repeatable)")
     t.add_argument("--benign-weight", type=float, default=1.0,
                    help="extra weight on benign training sequences (after class balancing)")
     t.add_argument("--dev-split", action="store_true",
