@@ -125,7 +125,7 @@ type Gate struct {
 	o       GateOptions
 	fetches singleflight.Group
 	scans   singleflight.Group
-	scanSem chan struct{}
+	scanQ   *scanQueue
 	reports *reportCache
 	byName  *nameReports
 	arts    *boundedMap[artifactKey, artifactEntry] // the warm path's index, see blob
@@ -146,7 +146,7 @@ func NewGate(o GateOptions) *Gate {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gate{o: o, scanSem: make(chan struct{}, o.ScanWorkers), reports: newReportCache(4096), byName: &nameReports{m: map[string]nameEntry{}},
+	return &Gate{o: o, scanQ: newScanQueue(o.ScanWorkers), reports: newReportCache(4096), byName: &nameReports{m: map[string]nameEntry{}},
 		arts: newBoundedMap[artifactKey, artifactEntry](artifactIndexMax), files: newBlobFiles(o.OpenBlobs)}
 }
 
@@ -164,7 +164,7 @@ func (g *Gate) Check(ctx context.Context, a Artifact, client string) (*Outcome, 
 	if err != nil {
 		return nil, err
 	}
-	rep, err := g.report(ctx, a, sha, data)
+	rep, err := g.report(ctx, a, sha, data, true)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (g *Gate) Warm(ctx context.Context, a Artifact) error {
 	if err != nil {
 		return err
 	}
-	_, err = g.report(ctx, a, sha, data)
+	_, err = g.report(ctx, a, sha, data, false)
 	return err
 }
 
@@ -321,8 +321,9 @@ func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // report returns the scan report for sha under the current scanner version,
-// scanning (once, bounded by ScanWorkers) when there is none.
-func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte) (*scan.Report, error) {
+// scanning (once, bounded by ScanWorkers) when there is none. urgent: a
+// client waits for it (Check), rather than a prefetch (Warm).
+func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte, urgent bool) (*scan.Report, error) {
 	ver := g.o.Scanner.Version()
 	if r := g.reports.get(sha, ver); r != nil {
 		return r, nil
@@ -331,7 +332,12 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte) 
 		g.reports.put(sha, ver, r)
 		return r, nil
 	}
-	ch := g.scans.DoChan(sha+"\x00"+ver, func() (any, error) {
+	key := sha + "\x00" + ver
+	if urgent { // a prefetch of the same artifact may be waiting for a slot
+		g.scanQ.join(key)
+		defer g.scanQ.leave(key)
+	}
+	ch := g.scans.DoChan(key, func() (any, error) {
 		sctx := context.WithoutCancel(ctx)
 		if data == nil {
 			f, _, err := g.o.Store.OpenBlob(sctx, sha)
@@ -344,10 +350,10 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte) 
 				return nil, fmt.Errorf("reading cached blob %s: %w", sha, err)
 			}
 		}
-		g.scanSem <- struct{}{}
+		g.scanQ.acquire(key, urgent)
 		t0 := time.Now()
 		r := g.o.Scanner.Scan(sctx, scan.Input{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename, Data: data, SHA256: sha})
-		<-g.scanSem
+		g.scanQ.release()
 		g.o.Metrics.scanned(a.Ecosystem, r.Verdict, time.Since(t0))
 		// The registry's name and version are authoritative (a manifest may
 		// claim anything); reports are indexed by them for metadata filtering.

@@ -49,7 +49,11 @@ type Server struct {
 	// MemoryLimitBytes is the soft limit on the Go runtime's memory that
 	// moat serve sets (runtime/debug.SetMemoryLimit): past it the garbage
 	// collector runs more often instead of letting the heap double. 0: no
-	// limit. The GOMEMLIMIT environment variable, when set, wins.
+	// limit. The GOMEMLIMIT environment variable, when set, wins. The
+	// default, 80 MiB, measured on a cold install of a 471-package app:
+	// peak RSS 169-183 MB against 214-218 MB at 128 MiB, install time
+	// unchanged within noise; a single larger document only makes the
+	// collector work harder for a while (it is a soft limit).
 	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
 }
 
@@ -133,7 +137,7 @@ func Default() Config {
 			DataDir:     DefaultDataDir(),
 			// The heap's steady state during a cold install of a large app
 			// is about 100 MB, almost all of it packuments in flight.
-			MemoryLimitBytes: 128 << 20,
+			MemoryLimitBytes: 80 << 20,
 		},
 		NPM:  NPM{MetadataMaxAge: 5 * time.Minute, Prefetch: 4},
 		PyPI: PyPI{Upstream: "https://pypi.org/simple/", MetadataMaxAge: 5 * time.Minute, MissingHash: "block"},
