@@ -215,6 +215,11 @@ func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, ca
 	g.o.Metrics.cacheMiss(a.Ecosystem)
 	key := string(a.Ecosystem) + "\x00" + a.URL + "\x00" + a.Integrity + a.Shasum + a.SHA256
 	ch := g.fetches.DoChan(key, func() (any, error) {
+		// A flight for a that ended between the index lookup above and
+		// DoChan has stored it already: look again rather than fetch twice.
+		if e, ok := g.arts.get(k); ok && consistent(e.sha, e.integrity, e.shasum, a) {
+			return &fetched{sha: e.sha, size: e.size, cached: true}, nil
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.o.FetchTimeout)
 		defer cancel()
 		return g.fetch(fctx, a)
@@ -227,7 +232,7 @@ func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, ca
 			return "", 0, false, nil, res.Err
 		}
 		f := res.Val.(*fetched)
-		return f.sha, int64(len(f.data)), false, f.data, nil
+		return f.sha, f.size, f.cached, f.data, nil
 	}
 }
 
@@ -249,8 +254,10 @@ func consistent(sha, integrity, shasum string, a Artifact) bool {
 }
 
 type fetched struct {
-	sha  string
-	data []byte
+	sha    string
+	size   int64
+	data   []byte // nil when cached
+	cached bool
 }
 
 // fetch downloads a, verifies it against the metadata's hash, and stores it.
@@ -315,7 +322,7 @@ func (g *Gate) fetch(ctx context.Context, a Artifact) (*fetched, error) {
 	}
 	g.arts.put(a.key(), artifactEntry{sha: sha, size: int64(len(data)), integrity: a.Integrity, shasum: a.Shasum})
 	g.o.Logger.Debug("fetched artifact", "ecosystem", a.Ecosystem, "file", a.Filename, "bytes", len(data), "ms", time.Since(t0).Milliseconds())
-	return &fetched{sha: sha, data: data}, nil
+	return &fetched{sha: sha, size: int64(len(data)), data: data}, nil
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
@@ -338,6 +345,9 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte, 
 		defer g.scanQ.leave(key)
 	}
 	ch := g.scans.DoChan(key, func() (any, error) {
+		if r := g.reports.get(sha, ver); r != nil { // a flight that just ended
+			return r, nil
+		}
 		sctx := context.WithoutCancel(ctx)
 		if data == nil {
 			f, _, err := g.o.Store.OpenBlob(sctx, sha)
