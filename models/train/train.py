@@ -495,6 +495,15 @@ def write_reference(enc, vocab, cfg, recs, rng, path):
         f.write("\n")
 
 
+def onnx_size(man, card_path):
+    """The exported graph's size, read next to the card."""
+    try:
+        n = os.path.getsize(os.path.join(os.path.dirname(card_path), man["onnx"]))
+    except OSError:
+        return "unknown"
+    return f"{n} bytes ({n / 1e6:.1f} MB) of ONNX"
+
+
 def write_card(man, path):
     v = man["validation"]
 
@@ -511,6 +520,7 @@ def write_card(man, path):
         "Retrain and re-export with `models/train/run.sh`.", "",
         f"- architecture: {man['architecture']['layers']} layers, width {man['architecture']['width']}, "
         f"{man['architecture']['heads']} heads, {man['architecture']['parameters']} parameters, max_len {man['max_len']}",
+        f"- size: {onnx_size(man, path)}",
         f"- threshold: {man['threshold']:.6f} (chosen for FPR <= {man['target_fpr']:.1%} on validation)",
         f"- onnx sha256: `{man['onnx_sha256']}`",
         f"- split: {man['split']['method']}; date cutoff {man['split']['date_cutoff']}, "
