@@ -49,24 +49,33 @@ func (b *blobFiles) close() error {
 func (b *blobFiles) get(sha string) (f *os.File, size int64, ok bool) {
 	for {
 		b.mu.Lock()
-		fs := b.idle[sha]
-		if len(fs) == 0 {
-			b.mu.Unlock()
+		f = b.pop(sha)
+		b.mu.Unlock()
+		if f == nil {
 			return nil, 0, false
 		}
-		f = fs[len(fs)-1]
-		if len(fs) == 1 {
-			delete(b.idle, sha)
-		} else {
-			b.idle[sha] = fs[:len(fs)-1]
-		}
-		b.n--
-		b.mu.Unlock()
 		if size, ok = usable(f); ok {
 			return f, size, true
 		}
 		f.Close()
 	}
+}
+
+// pop takes the last idle file of sha out of the set (nil when none);
+// b.mu must be held.
+func (b *blobFiles) pop(sha string) *os.File {
+	fs := b.idle[sha]
+	if len(fs) == 0 {
+		return nil
+	}
+	f := fs[len(fs)-1]
+	if len(fs) == 1 {
+		delete(b.idle, sha)
+	} else {
+		b.idle[sha] = fs[:len(fs)-1]
+	}
+	b.n--
+	return f
 }
 
 // usable reports whether f's file is still linked and rewinds it.
@@ -95,14 +104,8 @@ func (b *blobFiles) put(sha string, f *os.File) {
 	}
 	var evict *os.File
 	if b.n >= b.max {
-		for k, fs := range b.idle { // an arbitrary victim: cheap and bounded
-			evict = fs[len(fs)-1]
-			if len(fs) == 1 {
-				delete(b.idle, k)
-			} else {
-				b.idle[k] = fs[:len(fs)-1]
-			}
-			b.n--
+		for k := range b.idle { // an arbitrary victim: cheap and bounded
+			evict = b.pop(k)
 			break
 		}
 	}

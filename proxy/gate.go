@@ -203,7 +203,7 @@ func (g *Gate) Warm(ctx context.Context, a Artifact) error {
 // fetches the artifact again.
 func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, cached bool, data []byte, err error) {
 	k := a.key()
-	if e, ok := g.arts.get(k); ok && consistent(e.sha, e.integrity, e.shasum, a) {
+	if e, ok := g.indexed(k, a); ok {
 		g.o.Metrics.cacheHit(a.Ecosystem)
 		return e.sha, e.size, true, nil, nil
 	}
@@ -217,7 +217,7 @@ func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, ca
 	ch := g.fetches.DoChan(key, func() (any, error) {
 		// A flight for a that ended between the index lookup above and
 		// DoChan has stored it already: look again rather than fetch twice.
-		if e, ok := g.arts.get(k); ok && consistent(e.sha, e.integrity, e.shasum, a) {
+		if e, ok := g.indexed(k, a); ok {
 			return &fetched{sha: e.sha, size: e.size, cached: true}, nil
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.o.FetchTimeout)
@@ -234,6 +234,13 @@ func (g *Gate) blob(ctx context.Context, a Artifact) (sha string, size int64, ca
 		f := res.Val.(*fetched)
 		return f.sha, f.size, f.cached, f.data, nil
 	}
+}
+
+// indexed returns a's entry in the in-memory artifact index (key k) when
+// it matches what the current metadata promises.
+func (g *Gate) indexed(k artifactKey, a Artifact) (artifactEntry, bool) {
+	e, ok := g.arts.get(k)
+	return e, ok && consistent(e.sha, e.integrity, e.shasum, a)
 }
 
 // consistent reports whether a stored artifact (its sha256 and the npm

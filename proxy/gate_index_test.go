@@ -152,20 +152,9 @@ func testVanishedBlob(t *testing.T, openBlobs int) {
 func TestServeHeadersRangesAndConditionals(t *testing.T) {
 	h := newHarness(t)
 	v := h.npm.Add("hdrs", npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "some content"}})
-	url := h.http.URL + "/npm/hdrs/-/hdrs-1.0.0.tgz"
 	do := func(method string, hdr ...string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, url, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return h.do(t, method, "/npm/hdrs/-/hdrs-1.0.0.tgz", hdr...)
 	}
 	etag := `"` + sha256Hex(v.Tarball) + `"`
 	for i := range 2 { // cold, then warm

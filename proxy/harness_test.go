@@ -81,7 +81,15 @@ func newHarness(tb testing.TB) *harness {
 
 func (h *harness) get(tb testing.TB, path string, hdr ...string) (int, []byte) {
 	tb.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.http.URL+path, nil)
+	resp, b := h.do(tb, http.MethodGet, path, hdr...)
+	return resp.StatusCode, b
+}
+
+// do sends a method request for path with header name/value pairs and
+// returns the response (body closed) and its body.
+func (h *harness) do(tb testing.TB, method, path string, hdr ...string) (*http.Response, []byte) {
+	tb.Helper()
+	req, _ := http.NewRequest(method, h.http.URL+path, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -94,5 +102,5 @@ func (h *harness) get(tb testing.TB, path string, hdr ...string) (int, []byte) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp, b
 }
