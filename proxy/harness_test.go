@@ -74,6 +74,7 @@ func newHarness(tb testing.TB) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { h.srv.Close() }) // before the store closes: cleanups run last first
 	h.http = httptest.NewServer(h.srv)
 	tb.Cleanup(h.http.Close)
 	return h

@@ -40,7 +40,23 @@ type metaFetcher struct {
 	// What is derived from a document (npmDists) is tagged with it.
 	gens    map[string]metaGen
 	lastGen uint64
+
+	// writes feeds the write-behind goroutine that persists fetched
+	// documents (see persist); done is closed when it has drained.
+	writes    chan metaWrite
+	done      chan struct{}
+	closeOnce sync.Once
 }
+
+// metaWrite is one document waiting to be written to the store.
+type metaWrite struct {
+	key string
+	e   *store.MetaEntry
+}
+
+// metaWriteQueue bounds the documents waiting for the store: past it a
+// fetch writes its own document (the store sets the pace).
+const metaWriteQueue = 256
 
 type metaGen struct {
 	gen       uint64
@@ -48,7 +64,49 @@ type metaGen struct {
 }
 
 func newMetaFetcher(s MetaStore, c *http.Client, maxAge, timeout time.Duration, maxBytes int64, log *slog.Logger, m *Metrics) *metaFetcher {
-	return &metaFetcher{store: s, client: c, maxAge: maxAge, timeout: timeout, maxBytes: maxBytes, log: log, metrics: m, mem: map[string]*store.MetaEntry{}, gens: map[string]metaGen{}}
+	f := &metaFetcher{store: s, client: c, maxAge: maxAge, timeout: timeout, maxBytes: maxBytes, log: log, metrics: m,
+		mem: map[string]*store.MetaEntry{}, gens: map[string]metaGen{},
+		writes: make(chan metaWrite, metaWriteQueue), done: make(chan struct{})}
+	go f.writer()
+	return f
+}
+
+// persist stores a fetched document without making the client wait for it.
+//
+// A metadata document is a cache entry: the request that fetched it is
+// answered from memory (remember), and the store copy only matters to a
+// later process or once memory has let it go. Writing it on the request's
+// path cost a blob fsync, a bbolt commit and bbolt's batch delay - about
+// 15 ms on every cold packument, most of the gap to a direct install's
+// resolve phase. Writes stay in fetch order (one writer), and a process
+// that dies before one lands just fetches that document again: the store
+// is never inconsistent, since each PutMeta is atomic on its own.
+func (m *metaFetcher) persist(key string, e *store.MetaEntry) {
+	select {
+	case m.writes <- metaWrite{key: key, e: e}:
+	default: // the store is behind: write this one on the caller's time
+		m.put(key, e)
+	}
+}
+
+func (m *metaFetcher) writer() {
+	defer close(m.done)
+	for w := range m.writes {
+		m.put(w.key, w.e)
+	}
+}
+
+func (m *metaFetcher) put(key string, e *store.MetaEntry) {
+	if err := m.store.PutMeta(context.Background(), key, e); err != nil {
+		m.log.Warn("caching metadata", "key", key, "err", err)
+	}
+}
+
+// close writes the documents still queued and stops the writer; call it
+// before the store closes. The fetcher must not be used afterwards.
+func (m *metaFetcher) close() {
+	m.closeOnce.Do(func() { close(m.writes) })
+	<-m.done
 }
 
 // metaResult is a metadata document and whether it is stale (the upstream
@@ -178,10 +236,8 @@ func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.He
 	case resp.StatusCode == http.StatusNotModified && cached != nil:
 		e := *cached
 		e.FetchedAt = time.Now().UTC()
-		if err := m.store.PutMeta(ctx, key, &e); err != nil {
-			m.log.Warn("caching metadata", "key", key, "err", err)
-		}
 		m.remember(key, &e, true)
+		m.persist(key, &e)
 		return &e, nil
 	case resp.StatusCode != http.StatusOK:
 		m.metrics.upstreamError("meta")
@@ -206,9 +262,7 @@ func (m *metaFetcher) fetch(ctx context.Context, key, rawURL string, hdr http.He
 		FetchedAt:    time.Now().UTC(),
 		Upstream:     rawURL,
 	}
-	if err := m.store.PutMeta(ctx, key, e); err != nil {
-		m.log.Warn("caching metadata", "key", key, "err", err)
-	}
 	m.remember(key, e, true)
+	m.persist(key, e)
 	return e, nil
 }

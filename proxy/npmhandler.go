@@ -307,8 +307,11 @@ func (h *npmHandler) serveVersionDoc(w http.ResponseWriter, r *http.Request, nam
 }
 
 func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, ver, filename string) {
+	// npm 11 resolves with full packuments and fetches tarballs later:
+	// look the version up in whichever form is fresh, so a tarball request
+	// does not cost a second upstream fetch of the other form.
 	form := "abbrev"
-	if h.needTimes {
+	if h.needTimes || (h.meta.freshGen(packumentKey("abbrev", name)) == 0 && h.meta.freshGen(packumentKey("full", name)) != 0) {
 		form = "full"
 	}
 	key := packumentKey(form, name)

@@ -70,6 +70,7 @@ type Server struct {
 	o    Options
 	mux  *http.ServeMux
 	gate *Gate
+	meta *metaFetcher
 	npm  *npmHandler
 	pypi *pypiHandler
 }
@@ -98,6 +99,7 @@ func New(o Options) (*Server, error) {
 		Logger: o.Logger, Metrics: o.Metrics, OpenBlobs: o.OpenBlobs,
 	})
 	meta := newMetaFetcher(o.Store, o.Client, o.MetadataMaxAge, o.MetaTimeout, o.MaxMetaBytes, o.Logger, o.Metrics)
+	s.meta = meta
 	s.npm = newNPMHandler(npmUp, o.NPMToken, meta, s.gate, o.Policy, s.baseURL, o.NeedPublishTimes, o.Client, o.Logger)
 	if o.NPMPrefetch > 0 {
 		s.npm.prefetch = newPrefetcher(s.gate, o.Policy, o.NPMPrefetch, o.FetchTimeout, o.Logger)
@@ -121,9 +123,13 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// Close releases what the server keeps open (Options.OpenBlobs); call it
-// once the HTTP server has stopped.
-func (s *Server) Close() error { return s.gate.Close() }
+// Close writes the metadata still queued for the store and releases what
+// the server keeps open (Options.OpenBlobs); call it once the HTTP server
+// has stopped and before the store closes.
+func (s *Server) Close() error {
+	s.meta.close()
+	return s.gate.Close()
+}
 
 // Gate exposes the artifact gate, for transparent mode.
 func (s *Server) Gate() *Gate { return s.gate }
