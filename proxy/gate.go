@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/moatproject/moat/internal/audit"
+	"github.com/moatproject/moat/internal/cpuclass"
 	"github.com/moatproject/moat/internal/store"
 	"github.com/moatproject/moat/policy"
 	"github.com/moatproject/moat/scan"
@@ -367,6 +368,9 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte, 
 				return nil, fmt.Errorf("reading cached blob %s: %w", sha, err)
 			}
 		}
+		cls, forget := g.scanQ.class(key, urgent)
+		defer forget()
+		sctx = cpuclass.With(sctx, cls)
 		g.scanQ.acquire(key, urgent)
 		t0 := time.Now()
 		r := g.o.Scanner.Scan(sctx, scan.Input{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename, Data: data, SHA256: sha})

@@ -3,6 +3,8 @@ package proxy
 import (
 	"slices"
 	"sync"
+
+	"github.com/moatproject/moat/internal/cpuclass"
 )
 
 // scanQueue bounds the scans that run at once. A client's scan waiting for
@@ -15,8 +17,9 @@ type scanQueue struct {
 	free       int
 	urgent     []*scanTicket
 	background []*scanTicket
-	waiting    map[string]*scanTicket // by flight key
-	clients    map[string]int         // clients waiting on each flight key
+	waiting    map[string]*scanTicket     // by flight key
+	clients    map[string]int             // clients waiting on each flight key
+	classes    map[string]*cpuclass.Class // CPU class of each prefetch flight running
 }
 
 type scanTicket struct {
@@ -26,7 +29,29 @@ type scanTicket struct {
 }
 
 func newScanQueue(slots int) *scanQueue {
-	return &scanQueue{free: slots, waiting: map[string]*scanTicket{}, clients: map[string]int{}}
+	return &scanQueue{free: slots, waiting: map[string]*scanTicket{}, clients: map[string]int{}, classes: map[string]*cpuclass.Class{}}
+}
+
+// class returns the CPU class a scan flight's work runs in: idle for a
+// prefetch nobody waits for (it only gets CPU time nobody else wants: the
+// client resolving its tree, moat serving it), nil (normal) when a client
+// waits. join promotes a prefetch flight's class, threads running included;
+// done forgets it.
+func (q *scanQueue) class(key string, urgent bool) (c *cpuclass.Class, done func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if urgent || q.clients[key] > 0 {
+		return nil, func() {}
+	}
+	c = cpuclass.Idle()
+	q.classes[key] = c
+	return c, func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if q.classes[key] == c {
+			delete(q.classes, key)
+		}
+	}
 }
 
 // acquire waits for a slot for the scan flight key; release gives it back.
@@ -55,6 +80,7 @@ func (q *scanQueue) join(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.clients[key]++
+	q.classes[key].Promote()
 	t := q.waiting[key]
 	if t == nil || t.urgent {
 		return

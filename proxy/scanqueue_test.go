@@ -77,3 +77,34 @@ func TestScanQueueJoinBeforeAcquire(t *testing.T) {
 		t.Errorf("clients %v free %d", q.clients, q.free)
 	}
 }
+
+// A prefetch flight's work runs idle until a client joins it; a flight a
+// client waits for from the start runs normal.
+func TestScanQueueClass(t *testing.T) {
+	q := newScanQueue(1)
+	c, done := q.class("a", false)
+	if c == nil {
+		t.Fatal("prefetch flight: no class")
+	}
+	idleAtStart := c.IsIdle() // false where the kernel refuses SCHED_IDLE
+	q.join("a")
+	if c.IsIdle() {
+		t.Error("joined flight still idle")
+	}
+	q.leave("a")
+	done()
+	if len(q.classes) != 0 {
+		t.Errorf("classes not forgotten: %v", q.classes)
+	}
+	if c, _ := q.class("b", true); c != nil {
+		t.Error("client flight got an idle class")
+	}
+	q.join("c")
+	if c, _ := q.class("c", false); c != nil {
+		t.Error("prefetch flight a client already waits on got an idle class")
+	}
+	q.leave("c")
+	if c, _ := q.class("d", false); c.IsIdle() != idleAtStart {
+		t.Errorf("new prefetch class idle = %v, want %v", c.IsIdle(), idleAtStart)
+	}
+}

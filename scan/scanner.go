@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/moatproject/moat/internal/cpuclass"
 	"github.com/moatproject/moat/scan/archive"
 	"github.com/moatproject/moat/scan/sequence"
 )
@@ -249,7 +250,7 @@ func (s *Scanner) run(ctx context.Context, r *Report, in Input, read func() (*ar
 			}
 			done <- out
 		}()
-		out.err = s.pipeline(ctx, &res, in, read)
+		cpuclass.Do(ctx, func() { out.err = s.pipeline(ctx, &res, in, read) })
 		out.res = &res
 	}()
 
@@ -384,7 +385,9 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 				}
 				weight = w
 			}
-			fe, err := s.ex.Extract(ctx, j.path, j.src)
+			var fe *sequence.FileEvents
+			var err error
+			cpuclass.Do(ctx, func() { fe, err = s.ex.Extract(ctx, j.path, j.src) })
 			if err != nil {
 				cancel(fmt.Errorf("extract %s: %w", j.path, err))
 				return
