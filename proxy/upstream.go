@@ -124,8 +124,12 @@ func readCapped(rawURL string, resp *http.Response, max int64) ([]byte, error) {
 	if resp.ContentLength > max {
 		return nil, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(rawURL), Msg: fmt.Sprintf("body of %d bytes exceeds the %d byte limit", resp.ContentLength, max)}
 	}
+	// A declared length sizes the buffer exactly: growing it by appends
+	// would hold up to twice the body, plus the exact-size copy clipped
+	// makes (a 10 MB packument cost 30 MB). Up to 32 MiB only: past that a
+	// length an upstream merely claims does not reserve memory up front.
 	capHint := resp.ContentLength
-	if capHint < 0 || capHint > 8<<20 {
+	if capHint < 0 || capHint > 32<<20 {
 		capHint = 64 << 10
 	}
 	buf := make([]byte, 0, capHint+1)

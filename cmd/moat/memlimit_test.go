@@ -20,3 +20,20 @@ func TestSetMemoryLimit(t *testing.T) {
 		t.Errorf("limit = %d, want 64 MiB", debug.SetMemoryLimit(-1))
 	}
 }
+
+func TestSetGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	if setGCPercent(50, "200") || debug.SetGCPercent(100) != 100 {
+		t.Error("GOGC in the environment must win")
+	}
+	if setGCPercent(0, "") || debug.SetGCPercent(100) != 100 {
+		t.Error("0 must leave the runtime's default")
+	}
+	if !setGCPercent(50, "") {
+		t.Error("50 not applied")
+	}
+	if got := debug.SetGCPercent(100); got != 50 {
+		t.Errorf("GC percent = %d, want 50", got)
+	}
+}

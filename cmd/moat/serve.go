@@ -70,6 +70,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// A process-wide setting: made here rather than in serve, which tests
 	// run in their own process.
 	setMemoryLimit(cfg.Server.MemoryLimitBytes, os.Getenv("GOMEMLIMIT"))
+	setGCPercent(cfg.Server.GCPercent, os.Getenv("GOGC"))
 	if err := serve(ctx, cfg, serveEnv{stderr: stderr}); err != nil {
 		fmt.Fprintln(stderr, "moat:", err)
 		return exitError
@@ -207,6 +208,17 @@ func setMemoryLimit(limit int64, gomemlimit string) bool {
 		return false
 	}
 	debug.SetMemoryLimit(limit)
+	return true
+}
+
+// setGCPercent applies server.gc_percent, unless GOGC (gogc, the
+// environment's value) already set one or the value is not positive. It
+// reports whether it did.
+func setGCPercent(percent int, gogc string) bool {
+	if gogc != "" || percent <= 0 {
+		return false
+	}
+	debug.SetGCPercent(percent)
 	return true
 }
 

@@ -43,6 +43,7 @@ import "C"
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -57,13 +58,16 @@ var useLibcAllocator = sync.OnceFunc(func() { C.moat_ts_use_libc() })
 
 // C allocator settings (glibc; tree-sitter and ONNX Runtime share it).
 const (
-	// mallocArenas bounds glibc's malloc arenas, applied once by New. By
-	// default glibc creates up to 8 per CPU, one for each thread that finds
-	// the others busy; a parse's freed tree then stays in its thread's arena
-	// as free, resident memory that the next parse, on another thread, does
-	// not reuse. One arena would bound that best, but serialises the
-	// parsers' allocations.
-	mallocArenas = 2
+	// cpusPerArena sets how many glibc malloc arenas New allows: one per
+	// this many CPUs, at least one. By default glibc creates up to 8 per
+	// CPU, one for each thread that finds the others busy; a parse's freed
+	// tree then stays in its thread's arena as free, resident memory that
+	// the next parse, on another thread, does not reuse. Fewer arenas bound
+	// that, at the price of parsers on different threads taking turns at
+	// the allocator. On 2 CPUs over a cold install of the bench app (one
+	// run each, GOGC 50): peak RSS 168 MB with 2 arenas, 143 MB with 1,
+	// install time within noise (bench/README.md has the repeated runs).
+	cpusPerArena = 4
 	// trimAfter is the source size from which Extract hands the memory
 	// freed by its parse back to the system (malloc_trim). Without it the
 	// arenas keep their free pages: after a few parses of 1 MiB, 80 MB more
@@ -72,13 +76,21 @@ const (
 	trimAfter = 256 << 10
 )
 
-// tuneMalloc applies mallocArenas unless the environment sets
-// MALLOC_ARENA_MAX, which glibc has then applied itself.
+// mallocArenas is the arena bound for n CPUs.
+func mallocArenas(n int) int { return max(1, n/cpusPerArena) }
+
+// tuneMalloc bounds the arenas (mallocArenas of GOMAXPROCS) unless the
+// environment sets MALLOC_ARENA_MAX, which glibc has then applied itself.
 var tuneMalloc = sync.OnceFunc(func() {
 	if os.Getenv("MALLOC_ARENA_MAX") == "" {
-		C.moat_limit_arenas(C.int(mallocArenas))
+		C.moat_limit_arenas(C.int(mallocArenas(runtime.GOMAXPROCS(0))))
 	}
 })
+
+// The bound applies to arenas created after it: set it when the process
+// starts, before ONNX Runtime and the first parsers start threads that
+// would each take an arena of their own.
+func init() { tuneMalloc() }
 
 // trimCHeap returns free C heap pages to the system.
 func trimCHeap() { C.moat_trim() }
