@@ -23,7 +23,10 @@ import (
 // audit entry, no decision), and remembers that version's own dependency
 // ranges for the packuments that follow. A wrong guess costs one download
 // and one scan; the client's own request then joins an in-flight fetch or
-// scan, or finds the report cached.
+// scan, or finds the report cached. A prefetch scan runs at idle CPU
+// priority until a client joins it (scanQueue.class, internal/cpuclass), so
+// guessing never slows the client's own resolution or the scans it waits
+// for.
 type prefetcher struct {
 	gate    *Gate
 	policy  Decider
