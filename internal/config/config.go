@@ -58,11 +58,11 @@ type Server struct {
 	// GCPercent is the garbage collector's target heap growth over the live
 	// heap that moat serve sets (runtime/debug.SetGCPercent); 0 leaves the
 	// runtime's default (100). The GOGC environment variable, when set,
-	// wins. The default, 50, keeps the heap near what is live (in-flight
-	// documents and tarballs, about 20-50 MB on a cold install) rather than
-	// letting it double up to memory_limit_bytes: on a cold install of the
-	// bench app (one run each) peak RSS 168 MB against 182 MB at 100, for
-	// somewhat more collector CPU.
+	// wins. The default, 50, keeps the heap nearer what is live: peak RSS
+	// over a cold install of the bench app, median of 3, 161 MB against
+	// 179 MB at 100; the price is collector CPU on the cached path (6-17 %
+	// fewer requests/s in 4 paired runs at c = 64/256, bench/README.md). A
+	// server with memory to spare and heavy cached traffic can set 0.
 	GCPercent int `yaml:"gc_percent"`
 }
 
