@@ -43,9 +43,10 @@ type metaFetcher struct {
 
 	// writes feeds the write-behind goroutine that persists fetched
 	// documents (see persist); done is closed when it has drained.
-	writes    chan metaWrite
-	done      chan struct{}
-	closeOnce sync.Once
+	wmu    sync.RWMutex // closed and the send on writes
+	closed bool
+	writes chan metaWrite
+	done   chan struct{}
 }
 
 // metaWrite is one document waiting to be written to the store.
@@ -82,6 +83,12 @@ func newMetaFetcher(s MetaStore, c *http.Client, maxAge, timeout time.Duration, 
 // that dies before one lands just fetches that document again: the store
 // is never inconsistent, since each PutMeta is atomic on its own.
 func (m *metaFetcher) persist(key string, e *store.MetaEntry) {
+	m.wmu.RLock()
+	defer m.wmu.RUnlock()
+	if m.closed { // a detached fetch that outlived Close
+		m.put(key, e)
+		return
+	}
 	select {
 	case m.writes <- metaWrite{key: key, e: e}:
 	default: // the store is behind: write this one on the caller's time
@@ -103,9 +110,15 @@ func (m *metaFetcher) put(key string, e *store.MetaEntry) {
 }
 
 // close writes the documents still queued and stops the writer; call it
-// before the store closes. The fetcher must not be used afterwards.
+// before the store closes. A fetch still running (fetches are detached
+// from their clients) then writes its document itself.
 func (m *metaFetcher) close() {
-	m.closeOnce.Do(func() { close(m.writes) })
+	m.wmu.Lock()
+	if !m.closed {
+		m.closed = true
+		close(m.writes)
+	}
+	m.wmu.Unlock()
 	<-m.done
 }
 

@@ -110,4 +110,12 @@ func TestMetaFetcherWritesBehind(t *testing.T) {
 	if _, err := st.GetMeta(t.Context(), "npm:full:zzz"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown key: %v", err)
 	}
+	// A fetch that finishes after close writes its own document.
+	if _, err := m.get(t.Context(), "npm:full:late", up.URL+"/late", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetMeta(t.Context(), "npm:full:late"); err != nil {
+		t.Errorf("document fetched after close: %v", err)
+	}
+	m.close() // twice is fine
 }
