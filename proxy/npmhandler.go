@@ -310,12 +310,13 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 	// npm 11 resolves with full packuments and fetches tarballs later:
 	// look the version up in whichever form is fresh, so a tarball request
 	// does not cost a second upstream fetch of the other form.
-	form := "abbrev"
-	if h.needTimes || (h.meta.freshGen(packumentKey("abbrev", name)) == 0 && h.meta.freshGen(packumentKey("full", name)) != 0) {
-		form = "full"
+	form, gen := "abbrev", h.meta.freshGen(packumentKey("abbrev", name))
+	if h.needTimes || gen == 0 {
+		if g := h.meta.freshGen(packumentKey("full", name)); h.needTimes || g != 0 {
+			form, gen = "full", g
+		}
 	}
 	key := packumentKey(form, name)
-	gen := h.meta.freshGen(key)
 	vi, ok := h.dists.get(key, ver, gen)
 	if !ok {
 		pp, _, err := h.packument(r, name, form, false)

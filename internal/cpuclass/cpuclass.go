@@ -54,6 +54,22 @@ func (c *Class) IsIdle() bool {
 	return c.idle
 }
 
+// enter registers thread tid as running for c and moves it to idle
+// priority (unless a Do further up its goroutine already did); false when
+// c was promoted meanwhile or the kernel refused.
+func (c *Class) enter(tid int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.idle {
+		return false
+	}
+	if c.tids[tid] == 0 && setIdle(tid) != nil {
+		return false
+	}
+	c.tids[tid]++
+	return true
+}
+
 type ctxKey struct{}
 
 // With returns ctx carrying c.
@@ -79,24 +95,11 @@ func Do(ctx context.Context, fn func()) {
 	}
 	runtime.LockOSThread()
 	tid := gettid()
-	c.mu.Lock()
-	if !c.idle { // promoted meanwhile
-		c.mu.Unlock()
+	if !c.enter(tid) {
 		runtime.UnlockOSThread()
 		fn()
 		return
 	}
-	if c.tids[tid] == 0 { // else a Do further up this goroutine made it idle
-		if err := setIdle(tid); err != nil {
-			c.mu.Unlock()
-			runtime.UnlockOSThread()
-			fn()
-			return
-		}
-	}
-	c.tids[tid]++
-	c.mu.Unlock()
-
 	defer func() {
 		c.mu.Lock()
 		c.tids[tid]--
