@@ -152,7 +152,9 @@ func newServedHarness(b *testing.B) *harness {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { h.srv.Close() })
-	h.http = httptest.NewServer(h.srv)
+	h.http = httptest.NewUnstartedServer(h.srv)
+	h.http.Config.ConnContext = ConnContext // as cmd/moat serves it
+	h.http.Start()
 	b.Cleanup(h.http.Close)
 	return h
 }

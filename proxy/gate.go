@@ -449,8 +449,15 @@ func (g *Gate) Serve(w http.ResponseWriter, r *http.Request, out *Outcome, conte
 	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	// Corked, the header goes out with the body's first bytes: one packet
+	// for a small tarball instead of two. Flushing the header first lets
+	// the whole body go by sendfile(2) (net/http would otherwise copy 512
+	// bytes through a buffer for Content-Type sniffing, moot here), and the
+	// exact length saves the final sendfile that returns 0.
+	defer corkConn(r.Context())()
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.Copy(w, f)
+	_ = http.NewResponseController(w).Flush()
+	_, _ = io.Copy(w, &io.LimitedReader{R: f, N: size})
 }
 
 // openBlob opens out's blob for serving. When it is gone (removed behind

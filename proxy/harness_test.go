@@ -75,7 +75,9 @@ func newHarness(tb testing.TB) *harness {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { h.srv.Close() }) // before the store closes: cleanups run last first
-	h.http = httptest.NewServer(h.srv)
+	h.http = httptest.NewUnstartedServer(h.srv)
+	h.http.Config.ConnContext = ConnContext // as cmd/moat serves it
+	h.http.Start()
 	tb.Cleanup(h.http.Close)
 	return h
 }

@@ -169,6 +169,7 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 		ReadHeaderTimeout: 15 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       proxy.ConnContext,
 	}
 	addr := ln.Addr().String()
 	log.Info("moat registry mode listening", "npm", "http://"+addr+"/npm/", "pypi", "http://"+addr+"/pypi/simple/",

@@ -112,6 +112,10 @@ type batch struct {
 	data   []byte
 }
 
+// linePool recycles Write's encoding buffers (the line is copied into the
+// queue).
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
 // Open opens (creating 0600 if needed) dir/audit.log for appending.
 func Open(dir string, opts Options) (*Log, error) {
 	if opts.MaxBytes <= 0 {
@@ -194,11 +198,16 @@ func (l *Log) Write(ctx context.Context, e Entry) error {
 		e.Time = l.opts.Now()
 	}
 	e.Time = e.Time.UTC()
-	line, err := json.Marshal(e)
+	bp := linePool.Get().(*[]byte)
+	defer linePool.Put(bp)
+	line, err := e.appendJSON((*bp)[:0])
 	if err != nil {
 		return fmt.Errorf("audit: encode: %w", err)
 	}
 	line = append(line, '\n')
+	if cap(line) <= 64<<10 { // a rare huge line is not kept for reuse
+		*bp = line
+	}
 
 	l.mu.Lock()
 	if !l.closed && l.queued > 0 && l.queued+len(line) > l.opts.MaxPending {

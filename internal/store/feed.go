@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -70,6 +71,7 @@ func (s *Store) PutFeedRecords(ctx context.Context, source string, recs []feed.R
 		}
 		return tx.Bucket(bucketFeedSources).Put([]byte(source), src)
 	})
+	s.feedAbsent.reset() // after the commit: see absentSet
 	if err != nil {
 		return fmt.Errorf("store: put feed %q: %w", source, err)
 	}
@@ -82,6 +84,10 @@ func (s *Store) FeedLookup(ctx context.Context, ecosystem scan.Ecosystem, name s
 	p, err := prefix(string(ecosystem), policy.NormalizeName(ecosystem, name))
 	if err != nil {
 		return nil, err
+	}
+	gen, absent := s.feedAbsent.has(string(p))
+	if absent {
+		return nil, nil
 	}
 	var out []feed.Record
 	err = s.view(ctx, func(tx *bolt.Tx) error {
@@ -97,7 +103,56 @@ func (s *Store) FeedLookup(ctx context.Context, ecosystem scan.Ecosystem, name s
 			return nil
 		})
 	})
+	if err == nil && len(out) == 0 {
+		s.feedAbsent.add(string(p), gen)
+	}
 	return out, err
+}
+
+// absentSet remembers names that have no feed record, so that the lookup
+// every policy decision makes (nearly always for a name in no feed) costs a
+// map read instead of a read transaction and a cursor per source. Only
+// PutFeedRecords changes the feed (bbolt's file lock keeps other processes
+// out) and it resets the set after its commit. A lookup adds its name only
+// if no reset happened since it read the generation before its
+// transaction, so an absence seen in data older than a committed import is
+// never kept. Bounded: a full set starts over.
+type absentSet struct {
+	mu    sync.RWMutex
+	gen   uint64
+	names map[string]struct{}
+}
+
+// absentSetMax bounds the names remembered (about 100 bytes each).
+const absentSetMax = 1 << 14
+
+// has reports whether key is known absent, and the current generation.
+func (a *absentSet) has(key string) (gen uint64, ok bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	_, ok = a.names[key]
+	return a.gen, ok
+}
+
+// add records key as absent if the set is still at generation gen.
+func (a *absentSet) add(key string, gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen != gen {
+		return
+	}
+	if a.names == nil || len(a.names) >= absentSetMax {
+		a.names = make(map[string]struct{})
+	}
+	a.names[key] = struct{}{}
+}
+
+// reset forgets every name and starts a new generation.
+func (a *absentSet) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	a.names = nil
 }
 
 // FeedSources lists the imported sources.

@@ -100,6 +100,8 @@ type Store struct {
 
 	overridesMu sync.Mutex // serialises override writes with their snapshot
 	overrides   atomic.Pointer[[]policy.Rule]
+
+	feedAbsent absentSet // names FeedLookup found no record for
 }
 
 var (

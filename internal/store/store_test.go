@@ -298,6 +298,45 @@ func TestOverrides(t *testing.T) {
 	}
 }
 
+// A name looked up before any feed named it is remembered as absent; an
+// import that adds it must be seen by the very next lookup, also when
+// lookups race the import.
+func TestFeedAbsenceForgottenOnImport(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir(), Options{})
+	for range 2 { // the second lookup is answered from the absent set
+		if got, err := s.FeedLookup(ctx, scan.NPM, "later-bad"); err != nil || len(got) != 0 {
+			t.Fatalf("before import: %+v, %v", got, err)
+		}
+	}
+	if _, ok := s.feedAbsent.has("npm\x00later-bad\x00"); !ok {
+		t.Fatal("an empty lookup was not remembered: the absent set is not used")
+	}
+	done := make(chan struct{})
+	go func() { // lookups racing the import below
+		defer close(done)
+		for range 200 {
+			_, _ = s.FeedLookup(ctx, scan.NPM, "later-bad")
+		}
+	}()
+	if err := s.PutFeedRecords(ctx, "ossf", []feed.Record{{ID: "MAL-9", Ecosystem: scan.NPM, Name: "later-bad", AllVersions: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FeedLookup(ctx, scan.NPM, "later-bad"); err != nil || len(got) != 1 || got[0].ID != "MAL-9" {
+		t.Fatalf("right after import: %+v, %v", got, err)
+	}
+	<-done
+	if got, _ := s.FeedLookup(ctx, scan.NPM, "later-bad"); len(got) != 1 {
+		t.Fatalf("after the racing lookups: %+v", got)
+	}
+	if err := s.PutFeedRecords(ctx, "ossf", nil); err != nil { // withdrawn from the source entirely
+		t.Fatal(err)
+	}
+	if got, _ := s.FeedLookup(ctx, scan.NPM, "later-bad"); len(got) != 0 {
+		t.Fatalf("after the source dropped it: %+v", got)
+	}
+}
+
 func TestFeedRecords(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, t.TempDir(), Options{})
