@@ -151,3 +151,44 @@ func TestParseInFlightBoundsConcurrentScans(t *testing.T) {
 		}
 	}
 }
+
+// OnParse sees every extraction, with its source size, and each one's done
+// is called once the extraction has returned.
+func TestOnParseWrapsEachExtraction(t *testing.T) {
+	ex := &inFlightExtractor{}
+	var mu sync.Mutex
+	var sizes []int
+	open := 0
+	s := scan.New(ex, rules.New(), scan.Options{Parallel: 4, OnParse: func(n int) func() {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, n)
+		open++
+		return func() {
+			mu.Lock()
+			open--
+			mu.Unlock()
+		}
+	}})
+	files := map[string]string{"package.json": `{"name": "p", "version": "1.0.0", "main": "a.js"}`}
+	want := map[int]bool{}
+	for i := range 5 {
+		src := strings.Repeat("x = 1;\n", 10*(i+1))
+		files[fmt.Sprintf("%c.js", 'a'+i)] = src
+		want[len(src)] = true
+	}
+	if r := s.Scan(context.Background(), scan.Input{Filename: "p.tgz", Data: tgz(t, "package/", files)}); r.Error != "" {
+		t.Fatalf("scan: %s", r.Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if open != 0 {
+		t.Errorf("%d extractions never reported done", open)
+	}
+	for _, n := range sizes {
+		delete(want, n)
+	}
+	if len(want) != 0 {
+		t.Errorf("OnParse saw sizes %v; never the sizes of the JS files %v", sizes, want)
+	}
+}

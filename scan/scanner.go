@@ -80,6 +80,12 @@ type Options struct {
 	// DefaultParseInFlight; negative: no bound). A file larger than the
 	// bound waits until it is alone.
 	ParseInFlight int
+	// OnParse, if set, is called before each file's extraction with the
+	// number of source bytes handed to the extractor; the function it
+	// returns is called when that extraction is done. moat serve counts a
+	// large parse's C memory against its Go memory limit with it
+	// (internal/gctune).
+	OnParse func(srcBytes int) (done func())
 }
 
 // HeadExtractor is implemented by extractors that only ever parse the first
@@ -367,7 +373,11 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 		wg.Add(1)
 		go func() {
 			var weight int64
+			var parsed func() // OnParse's done
 			defer func() {
+				if parsed != nil {
+					parsed()
+				}
 				if v := recover(); v != nil {
 					s.log.Error("extract panic", "file", j.path, "panic", v, "stack", string(debug.Stack()))
 					cancel(&panicError{v})
@@ -384,6 +394,9 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 					return // ctx is done: its cause is the scan's error
 				}
 				weight = w
+			}
+			if s.opts.OnParse != nil {
+				parsed = s.opts.OnParse(len(j.src))
 			}
 			var fe *sequence.FileEvents
 			var err error

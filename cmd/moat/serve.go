@@ -17,10 +17,12 @@ import (
 
 	"github.com/moatproject/moat/internal/audit"
 	"github.com/moatproject/moat/internal/config"
+	"github.com/moatproject/moat/internal/gctune"
 	"github.com/moatproject/moat/internal/store"
 	"github.com/moatproject/moat/policy"
 	"github.com/moatproject/moat/proxy"
 	"github.com/moatproject/moat/proxy/admin"
+	"github.com/moatproject/moat/scan"
 )
 
 // commonFlags are the flags every store-touching command takes.
@@ -69,9 +71,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// A process-wide setting: made here rather than in serve, which tests
 	// run in their own process.
-	setMemoryLimit(cfg.Server.MemoryLimitBytes, os.Getenv("GOMEMLIMIT"))
-	setGCPercent(cfg.Server.GCPercent, os.Getenv("GOGC"))
-	if err := serve(ctx, cfg, serveEnv{stderr: stderr}); err != nil {
+	gc := gcTuner(cfg.Server, os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
+	if err := serve(ctx, cfg, serveEnv{stderr: stderr, gc: gc}); err != nil {
 		fmt.Fprintln(stderr, "moat:", err)
 		return exitError
 	}
@@ -84,6 +85,9 @@ type serveEnv struct {
 	// ready, if set, is called with the bound registry address (tests listen
 	// on port 0).
 	ready func(addr string)
+	// gc follows scans and parses with the collector's settings (nil: the
+	// settings are left alone).
+	gc *gctune.Tuner
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
@@ -121,7 +125,9 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	}
 	defer auditLog.Close()
 
-	scanner, closeScanner, err := buildScanner(scannerOptionsFrom(cfg, log))
+	sopts := scannerOptionsFrom(cfg, log)
+	sopts.OnParse = env.gc.Parse
+	scanner, closeScanner, err := buildScanner(sopts)
 	if err != nil {
 		return err
 	}
@@ -145,7 +151,7 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	}
 	metrics := proxy.NewMetrics()
 	srv, err := proxy.New(proxy.Options{
-		Store: st, Scanner: scanner, Policy: engine, Audit: auditLog, Client: client, Logger: log, Metrics: metrics, Admin: adm,
+		Store: st, Scanner: withGCTuner(scanner, env.gc), Policy: engine, Audit: auditLog, Client: client, Logger: log, Metrics: metrics, Admin: adm,
 		NPMUpstream: cfg.NPM.Upstream, NPMToken: cfg.NPM.Token, NPMPrefetch: cfg.NPM.Prefetch, PyPIUpstream: cfg.PyPI.Upstream,
 		PublicURL: cfg.Server.PublicURL, MetadataMaxAge: cfg.NPM.MetadataMaxAge, MetaTimeout: cfg.Upstream.Timeout,
 		MaxMetaBytes: cfg.Upstream.MaxMetadataBytes, MaxArtifact: cfg.Upstream.MaxArtifactBytes,
@@ -201,26 +207,53 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	return ferr
 }
 
-// setMemoryLimit applies server.memory_limit_bytes as the Go runtime's soft
-// memory limit, unless GOMEMLIMIT (gomemlimit, the environment's value)
-// already set one or the limit is not positive. It reports whether it did.
-func setMemoryLimit(limit int64, gomemlimit string) bool {
-	if gomemlimit != "" || limit <= 0 {
-		return false
+// gcTuner applies the collector settings of cfg: server.gc_percent (while a
+// scan is in flight), server.idle_gc_percent (otherwise; 0: the same) and
+// server.memory_limit_bytes (Go's soft limit, lowered by each large parse's C
+// heap while it runs). GOGC (gogc, the environment's value) wins over both
+// percents and GOMEMLIMIT over the limit: the runtime has then applied them
+// and they are left alone. A percent that is not positive means the
+// runtime's default, 100. It returns the Tuner that follows scans and
+// parses (nil: nothing to follow).
+func gcTuner(cfg config.Server, gogc, gomemlimit string) *gctune.Tuner {
+	var c gctune.Config
+	if gogc == "" {
+		busy, idle := cfg.GCPercent, cfg.IdleGCPercent
+		if busy <= 0 {
+			busy = 100
+		}
+		if idle <= 0 {
+			idle = busy
+		}
+		if busy == idle {
+			debug.SetGCPercent(busy)
+		} else {
+			c.BusyPercent, c.IdlePercent = busy, idle
+		}
 	}
-	debug.SetMemoryLimit(limit)
-	return true
+	if gomemlimit == "" {
+		c.MemoryLimit = cfg.MemoryLimitBytes
+	}
+	return gctune.New(c)
 }
 
-// setGCPercent applies server.gc_percent, unless GOGC (gogc, the
-// environment's value) already set one or the value is not positive. It
-// reports whether it did.
-func setGCPercent(percent int, gogc string) bool {
-	if gogc != "" || percent <= 0 {
-		return false
+// tunedScanner holds the busy GC percent while it scans.
+type tunedScanner struct {
+	proxy.Scanner
+	gc *gctune.Tuner
+}
+
+func (s tunedScanner) Scan(ctx context.Context, in scan.Input) *scan.Report {
+	defer s.gc.Scan()()
+	return s.Scanner.Scan(ctx, in)
+}
+
+// withGCTuner wraps s so that env.gc sees its scans (s itself without one).
+func withGCTuner(s proxy.Scanner, gc *gctune.Tuner) proxy.Scanner {
+	if gc == nil {
+		return s
 	}
-	debug.SetGCPercent(percent)
-	return true
+	return tunedScanner{Scanner: s, gc: gc}
 }
 
 // npmConfiguredRegistry asks npm which registry it uses, so moat chains to

@@ -22,6 +22,8 @@ type scannerOptions struct {
 	Model      string // model directory; "" = the embedded model
 	ORTLibrary string // libonnxruntime path; "" = search
 	Logger     *slog.Logger
+	// OnParse is scan.Options.OnParse (nil: none).
+	OnParse func(srcBytes int) (done func())
 }
 
 // scannerOptionsFrom takes the scanner settings of a loaded config.
@@ -48,7 +50,7 @@ func buildScanner(opts scannerOptions) (*scan.Scanner, func() error, error) {
 		return nil, nil, err
 	}
 	ex := features.New(features.Options{Logger: log})
-	s := scan.New(ex, cl, scan.Options{Timeout: opts.Timeout, Logger: log})
+	s := scan.New(ex, cl, scan.Options{Timeout: opts.Timeout, Logger: log, OnParse: opts.OnParse})
 	closeAll := func() error {
 		err := ex.Close()
 		if cerr := closeCl(); err == nil {

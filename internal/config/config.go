@@ -61,9 +61,14 @@ type Server struct {
 	// wins. The default, 50, keeps the heap nearer what is live: peak RSS
 	// over a cold install of the bench app, median of 3, 161 MB against
 	// 179 MB at 100; the price is collector CPU on the cached path (6-17 %
-	// fewer requests/s in 4 paired runs at c = 64/256, bench/README.md). A
-	// server with memory to spare and heavy cached traffic can set 0.
+	// fewer requests/s in 4 paired runs at c = 64/256, bench/README.md). It
+	// applies while at least one scan is in flight (IdleGCPercent otherwise).
 	GCPercent int `yaml:"gc_percent"`
+	// IdleGCPercent is the GC percent while no scan is in flight, when moat
+	// serves cached artifacts and metadata: little is live and a low target
+	// only makes the collector run more often. Default 100 (Go's); 0: the
+	// same as GCPercent. GOGC, when set, wins over both.
+	IdleGCPercent int `yaml:"idle_gc_percent"`
 }
 
 // NPM configures the npm registry root.
@@ -148,6 +153,7 @@ func Default() Config {
 			// is about 100 MB, almost all of it packuments in flight.
 			MemoryLimitBytes: 80 << 20,
 			GCPercent:        50,
+			IdleGCPercent:    100,
 		},
 		NPM:  NPM{MetadataMaxAge: 5 * time.Minute, Prefetch: 4},
 		PyPI: PyPI{Upstream: "https://pypi.org/simple/", MetadataMaxAge: 5 * time.Minute, MissingHash: "block"},
@@ -411,6 +417,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.GCPercent < 0 {
 		return errors.New("server.gc_percent must not be negative (0: the Go runtime's default)")
+	}
+	if c.Server.IdleGCPercent < 0 {
+		return errors.New("server.idle_gc_percent must not be negative (0: the same as gc_percent)")
 	}
 	if c.Upstream.Timeout <= 0 || c.Upstream.ArtifactTimeout <= 0 {
 		return errors.New("upstream.timeout and upstream.artifact_timeout must be positive")
