@@ -54,19 +54,27 @@ func newHarness(tb testing.TB) *harness {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	eng, err := policy.New(policy.Default(), policy.Deps{Overrides: st, Feed: st.PolicyFeed()})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	h := &harness{npm: npmfake.New(), pypi: pypifake.New(), scanner: &fakeScanner{}, store: st}
 	tb.Cleanup(h.npm.Close)
 	tb.Cleanup(h.pypi.Close)
+	h.start(tb)
+	return h
+}
+
+// start serves a new Server on the harness's store and upstreams (a
+// restart, after the previous one was closed).
+func (h *harness) start(tb testing.TB) {
+	tb.Helper()
+	eng, err := policy.New(policy.Default(), policy.Deps{Overrides: h.store, Feed: h.store.PolicyFeed()})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	client, err := NewUpstreamClient("", "")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h.srv, err = New(Options{
-		Store: st, Scanner: h.scanner, Policy: eng, Client: client,
+	srv, err := New(Options{
+		Store: h.store, Scanner: h.scanner, Policy: eng, Client: client,
 		NPMUpstream: h.npm.URL(), PyPIUpstream: h.pypi.URL(),
 		MetadataMaxAge: time.Minute, MetaTimeout: 5 * time.Second, MaxMetaBytes: 64 << 20,
 		MaxArtifact: 64 << 20, FetchTimeout: 5 * time.Second, ScanWorkers: 2,
@@ -74,12 +82,12 @@ func newHarness(tb testing.TB) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { h.srv.Close() }) // before the store closes: cleanups run last first
-	h.http = httptest.NewUnstartedServer(h.srv)
+	h.srv = srv
+	tb.Cleanup(func() { srv.Close() }) // before the store closes: cleanups run last first
+	h.http = httptest.NewUnstartedServer(srv)
 	h.http.Config.ConnContext = ConnContext // as cmd/moat serves it
 	h.http.Start()
 	tb.Cleanup(h.http.Close)
-	return h
 }
 
 func (h *harness) get(tb testing.TB, path string, hdr ...string) (int, []byte) {

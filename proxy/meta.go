@@ -181,6 +181,10 @@ func (m *metaFetcher) cached(ctx context.Context, key string) *store.MetaEntry {
 	return e
 }
 
+// has reports whether key's document is held, in memory or in the store
+// (which loads it into memory, where the caller is about to look).
+func (m *metaFetcher) has(ctx context.Context, key string) bool { return m.cached(ctx, key) != nil }
+
 // freshGen returns key's generation when its latest document is younger
 // than maxAge; 0 when it is older or unknown (no generation is 0).
 func (m *metaFetcher) freshGen(key string) uint64 {

@@ -38,6 +38,33 @@ func TestTarballAfterFullPackumentFetchesMetadataOnce(t *testing.T) {
 	}
 }
 
+// After a restart nothing is in memory: a tarball request must use the
+// form of its packument that the store holds (npm 11 resolved with the full
+// one) rather than fetch the abbreviated one upstream, which made a
+// restarted moat under load refetch hundreds of packuments at once.
+func TestTarballAfterRestartUsesStoredForm(t *testing.T) {
+	h := newHarness(t)
+	h.npm.Add("solo", npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 1\n"}})
+	if code, b := h.get(t, "/npm/solo", "Accept", "application/json"); code != http.StatusOK {
+		t.Fatalf("full packument: %d %s", code, b)
+	}
+	if code, b := h.get(t, "/npm/solo/-/solo-1.0.0.tgz"); code != http.StatusOK {
+		t.Fatalf("tarball: %d %s", code, b)
+	}
+	h.http.Close()
+	h.srv.Close() // writes the queued metadata
+	h.start(t)
+	if code, b := h.get(t, "/npm/solo/-/solo-1.0.0.tgz"); code != http.StatusOK {
+		t.Fatalf("tarball after restart: %d %s", code, b)
+	}
+	if got := h.npm.Hits("/solo"); got != 1 {
+		t.Errorf("upstream packument fetches = %d, want 1 (the restarted moat fetched a form it did not need)", got)
+	}
+	if got := h.npm.Hits("/solo/-/solo-1.0.0.tgz"); got != 1 {
+		t.Errorf("upstream tarball fetches = %d, want 1", got)
+	}
+}
+
 // gatedStore is a MetaStore whose writes wait until release is closed.
 type gatedStore struct {
 	release chan struct{}

@@ -19,6 +19,7 @@ import (
 	"github.com/moatproject/moat/policy"
 	"github.com/moatproject/moat/proxy/npm"
 	"github.com/moatproject/moat/scan"
+	"golang.org/x/sync/semaphore"
 )
 
 const (
@@ -40,9 +41,30 @@ type npmHandler struct {
 	passProxy *httputil.ReverseProxy
 	prefetch  *prefetcher // nil: off
 
+	// decoding bounds the packument bytes being parsed at once.
+	decoding *semaphore.Weighted
+
 	mu     sync.Mutex
 	parsed map[string]*parsedPackument
 	dists  npmDists
+}
+
+// decodeInFlight bounds the packument bytes parsed at once by one handler
+// (a larger document waits until it is alone). Parsing holds the document
+// and its decoded versions, a few times its size. Unbounded, a restarted
+// moat answering 256 clients' tarball requests, each needing its package's
+// packument from disk, decoded hundreds at once: live heap 90-120 MB for
+// the bench app. Two cores decode no faster with more in flight.
+const decodeInFlight = 16 << 20
+
+// parsePackument parses b within the handler's decoding bound.
+func (h *npmHandler) parsePackument(ctx context.Context, b []byte) (*npm.Packument, error) {
+	w := min(int64(len(b)), decodeInFlight)
+	if err := h.decoding.Acquire(ctx, w); err != nil {
+		return nil, err
+	}
+	defer h.decoding.Release(w)
+	return npm.ParsePackument(b)
 }
 
 // parsedPackument is a parsed upstream document and its recent renderings.
@@ -67,7 +89,7 @@ type rendered struct {
 }
 
 func newNPMHandler(up *url.URL, token string, meta *metaFetcher, gate *Gate, pol Decider, base baseURLFunc, needTimes bool, client *http.Client, log *slog.Logger) *npmHandler {
-	h := &npmHandler{upstream: up, token: token, meta: meta, gate: gate, policy: pol, base: base, log: log, needTimes: needTimes, parsed: map[string]*parsedPackument{}, dists: newNPMDists()}
+	h := &npmHandler{upstream: up, token: token, meta: meta, gate: gate, policy: pol, base: base, log: log, needTimes: needTimes, parsed: map[string]*parsedPackument{}, dists: newNPMDists(), decoding: semaphore.NewWeighted(decodeInFlight)}
 	h.passProxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rest := strings.TrimPrefix(pr.In.URL.EscapedPath(), "/npm/")
@@ -161,7 +183,9 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 	// channel that delivers the result orders the write before the read).
 	var checked *npm.Packument
 	check := func(b []byte, _ string) error {
-		doc, err := npm.ParsePackument(b)
+		// The fetch is shared with other requests: it does not end with
+		// this one's context.
+		doc, err := h.parsePackument(context.WithoutCancel(r.Context()), b)
 		checked = doc
 		return err
 	}
@@ -177,7 +201,10 @@ func (h *npmHandler) packument(r *http.Request, name, form string, force bool) (
 	}
 	doc := checked
 	if doc == nil || res.Stale {
-		if doc, err = npm.ParsePackument(res.Entry.Body); err != nil {
+		if doc, err = h.parsePackument(r.Context(), res.Entry.Body); err != nil {
+			if cerr := r.Context().Err(); cerr != nil {
+				return nil, false, cerr
+			}
 			return nil, false, &UpstreamError{Status: http.StatusBadGateway, URL: RedactURL(upURL), Msg: "malformed packument", Err: err}
 		}
 	}
@@ -315,6 +342,12 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 		if g := h.meta.freshGen(packumentKey("full", name)); h.needTimes || g != 0 {
 			form, gen = "full", g
 		}
+	}
+	if gen == 0 && !h.needTimes && !h.meta.has(r.Context(), packumentKey("abbrev", name)) && h.meta.has(r.Context(), packumentKey("full", name)) {
+		// Neither form fresh in memory (a restart, or both expired): use
+		// the one the store holds, revalidated if it is old, rather than
+		// fetch the other in full.
+		form, gen = "full", h.meta.freshGen(packumentKey("full", name))
 	}
 	key := packumentKey(form, name)
 	vi, ok := h.dists.get(key, ver, gen)
