@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/moatproject/moat/internal/store"
 	"github.com/moatproject/moat/internal/testutil/npmfake"
+	"golang.org/x/sync/semaphore"
 )
 
 // npm 11 resolves with full packuments (Accept: application/json) and asks
@@ -62,6 +64,32 @@ func TestTarballAfterRestartUsesStoredForm(t *testing.T) {
 	}
 	if got := h.npm.Hits("/solo/-/solo-1.0.0.tgz"); got != 1 {
 		t.Errorf("upstream tarball fetches = %d, want 1", got)
+	}
+}
+
+// Packument decoding waits while the decoding bound is taken, and a
+// document larger than the bound still decodes, alone.
+func TestPackumentDecodingBounded(t *testing.T) {
+	h := &npmHandler{decoding: semaphore.NewWeighted(decodeInFlight)}
+	doc := []byte(`{"name":"solo","versions":{"1.0.0":{"name":"solo","version":"1.0.0","dist":{"tarball":"http://127.0.0.1/solo.tgz"}}}}`)
+	if !h.decoding.TryAcquire(decodeInFlight) {
+		t.Fatal("bound not free at start")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.parsePackument(ctx, doc); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("decoding with the bound taken: err = %v, want it to wait until the deadline", err)
+	}
+	h.decoding.Release(decodeInFlight)
+	if p, err := h.parsePackument(t.Context(), doc); err != nil || p == nil {
+		t.Fatalf("decoding with the bound free: %v", err)
+	}
+	huge := append(append([]byte(`{"name":"solo","description":"`), bytes.Repeat([]byte("x"), decodeInFlight+1)...), `","versions":{}}`...)
+	if _, err := h.parsePackument(t.Context(), huge); err != nil {
+		t.Fatalf("a document over the bound: %v", err)
+	}
+	if !h.decoding.TryAcquire(decodeInFlight) {
+		t.Fatal("bound not released after decoding")
 	}
 }
 

@@ -95,6 +95,12 @@ func resolve(base *url.URL, href string) (*url.URL, string, error) {
 	}
 	frag := u.Fragment
 	u.Fragment, u.RawFragment = "", ""
+	// url.Parse takes some hosts in a scheme-relative reference that it
+	// refuses in an absolute URL ("//h::/f" parses, "https://h::/f" does
+	// not): keep only a URL that parses back as moat will write it.
+	if _, err := url.Parse(u.String()); err != nil {
+		return nil, "", malformed("bad URL %q: %v", href, err)
+	}
 	return u, frag, nil
 }
 

@@ -179,6 +179,7 @@ func TestParseMalformed(t *testing.T) {
 		`<html><a href="x-1.0.tar.gz" data-core-metadata="whatever">x</a>`,
 		`<html><meta name="pypi:repository-version" content="one"></html>`,
 		`<html><a href="http://[::1">x-1.0.tar.gz</a>`,
+		`<html><a href="//h::/x-1.0.tar.gz">x</a>`, // parses scheme-relative, not once absolute (fuzz)
 	}
 	for _, c := range htmlCases {
 		if p, err := ParseHTML([]byte(c), testBase); !errors.Is(err, ErrMalformed) {
@@ -206,6 +207,7 @@ func TestParseMalformed(t *testing.T) {
 		`{"meta":{"api-version":"1.0"},"name":"x","files":[{"filename":"a","url":"a","core-metadata":"yes"}]}`,
 		`{"meta":{"api-version":"1.0"},"name":"x","files":[],"versions":"1.0"}`,
 		`{"meta":{"api-version":"1.0"},"name":"x","files":[]} trailing`,
+		`{"meta":{"api-version":"1.0"},"name":"x","files":[{"filename":"a","url":"//h::/a"}]}`,
 	}
 	for _, c := range jsonCases {
 		if p, err := ParseJSON([]byte(c), testBase); !errors.Is(err, ErrMalformed) {
