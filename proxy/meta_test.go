@@ -16,11 +16,10 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// npm 11 resolves with full packuments (Accept: application/json) and asks
-// for the tarballs afterwards: the tarball request must find the version in
-// the full document moat already holds, not fetch the abbreviated one.
-func TestTarballAfterFullPackumentFetchesMetadataOnce(t *testing.T) {
-	h := newHarness(t)
+// installLikeNPM11 asks for package solo the way npm 11 does: the full
+// packument, then the tarball.
+func installLikeNPM11(t *testing.T, h *harness) {
+	t.Helper()
 	h.npm.Add("solo", npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 1\n"}})
 	if code, b := h.get(t, "/npm/solo", "Accept", "application/json"); code != http.StatusOK {
 		t.Fatalf("full packument: %d %s", code, b)
@@ -28,6 +27,14 @@ func TestTarballAfterFullPackumentFetchesMetadataOnce(t *testing.T) {
 	if code, b := h.get(t, "/npm/solo/-/solo-1.0.0.tgz"); code != http.StatusOK {
 		t.Fatalf("tarball: %d %s", code, b)
 	}
+}
+
+// npm 11 resolves with full packuments (Accept: application/json) and asks
+// for the tarballs afterwards: the tarball request must find the version in
+// the full document moat already holds, not fetch the abbreviated one.
+func TestTarballAfterFullPackumentFetchesMetadataOnce(t *testing.T) {
+	h := newHarness(t)
+	installLikeNPM11(t, h)
 	if got := h.npm.Hits("/solo"); got != 1 {
 		t.Errorf("upstream packument fetches = %d, want 1 (the tarball request refetched metadata)", got)
 	}
@@ -46,13 +53,7 @@ func TestTarballAfterFullPackumentFetchesMetadataOnce(t *testing.T) {
 // restarted moat under load refetch hundreds of packuments at once.
 func TestTarballAfterRestartUsesStoredForm(t *testing.T) {
 	h := newHarness(t)
-	h.npm.Add("solo", npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "module.exports = 1\n"}})
-	if code, b := h.get(t, "/npm/solo", "Accept", "application/json"); code != http.StatusOK {
-		t.Fatalf("full packument: %d %s", code, b)
-	}
-	if code, b := h.get(t, "/npm/solo/-/solo-1.0.0.tgz"); code != http.StatusOK {
-		t.Fatalf("tarball: %d %s", code, b)
-	}
+	installLikeNPM11(t, h)
 	h.http.Close()
 	h.srv.Close() // writes the queued metadata
 	h.start(t)
