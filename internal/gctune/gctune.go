@@ -8,9 +8,10 @@
 // The GC percent: while a scan is in flight a low percent keeps the Go heap
 // near what is live. Serving cached artifacts allocates little and keeps
 // little live; there a low percent only makes the collector run more often
-// (GOGC 50 cost 6-20 % of cached requests/s against Go's 100,
-// bench/README.md). A Tuner holds the busy percent while at least one scan is
-// in flight and the idle one otherwise.
+// (GOGC 50 cost 6-20 % of cached requests/s against Go's 100 in one paired
+// A/B; a later one, with the cached path's live heap at 18 MB, found no
+// difference beyond noise: bench/README.md). A Tuner holds the busy percent
+// while at least one scan is in flight and the idle one otherwise.
 //
 // The memory limit: Go's soft limit sees only Go memory, so a large parse's C
 // heap comes on top of it. A Tuner lowers the limit by each large parse's
