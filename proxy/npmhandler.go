@@ -334,22 +334,7 @@ func (h *npmHandler) serveVersionDoc(w http.ResponseWriter, r *http.Request, nam
 }
 
 func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, ver, filename string) {
-	// npm 11 resolves with full packuments and fetches tarballs later:
-	// look the version up in whichever form is fresh, so a tarball request
-	// does not cost a second upstream fetch of the other form.
-	form, gen := "abbrev", h.meta.freshGen(packumentKey("abbrev", name))
-	if h.needTimes || gen == 0 {
-		if g := h.meta.freshGen(packumentKey("full", name)); h.needTimes || g != 0 {
-			form, gen = "full", g
-		}
-	}
-	if gen == 0 && !h.needTimes && !h.meta.has(r.Context(), packumentKey("abbrev", name)) && h.meta.has(r.Context(), packumentKey("full", name)) {
-		// Neither form fresh in memory (a restart, or both expired): use
-		// the one the store holds, revalidated if it is old, rather than
-		// fetch the other in full.
-		form, gen = "full", h.meta.freshGen(packumentKey("full", name))
-	}
-	key := packumentKey(form, name)
+	form, key, gen := h.tarballForm(r.Context(), name)
 	vi, ok := h.dists.get(key, ver, gen)
 	if !ok {
 		pp, _, err := h.packument(r, name, form, false)
@@ -383,6 +368,30 @@ func (h *npmHandler) serveTarball(w http.ResponseWriter, r *http.Request, name, 
 		return
 	}
 	h.gate.Serve(w, r, out, "application/octet-stream")
+}
+
+// tarballForm picks the packument form a tarball request looks its version
+// up in, with that form's cache key and fresh generation (0: not fresh).
+// npm 11 resolves with full packuments and fetches tarballs later: the
+// form that is fresh is used, so a tarball request does not cost a second
+// upstream fetch of the other form. With neither fresh in memory (a
+// restart, or both expired), the form the store holds is used, revalidated
+// if it is old, rather than the other fetched in full.
+func (h *npmHandler) tarballForm(ctx context.Context, name string) (form, key string, gen uint64) {
+	abbrev, full := packumentKey("abbrev", name), packumentKey("full", name)
+	if h.needTimes {
+		return "full", full, h.meta.freshGen(full)
+	}
+	if g := h.meta.freshGen(abbrev); g != 0 {
+		return "abbrev", abbrev, g
+	}
+	if g := h.meta.freshGen(full); g != 0 {
+		return "full", full, g
+	}
+	if !h.meta.has(ctx, abbrev) && h.meta.has(ctx, full) {
+		return "full", full, h.meta.freshGen(full)
+	}
+	return "abbrev", abbrev, 0
 }
 
 // artifact describes version vi's tarball for the gate.

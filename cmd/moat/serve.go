@@ -126,7 +126,9 @@ func serve(ctx context.Context, cfg config.Config, env serveEnv) error {
 	defer auditLog.Close()
 
 	sopts := scannerOptionsFrom(cfg, log)
-	sopts.OnParse = env.gc.Parse
+	if env.gc != nil {
+		sopts.OnParse = env.gc.Parse
+	}
 	scanner, closeScanner, err := buildScanner(sopts)
 	if err != nil {
 		return err
