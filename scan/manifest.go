@@ -82,12 +82,19 @@ type planner struct {
 	data  map[string][]byte         // kept files by path
 	stats map[string]*markerCounter // what the archive reader saw of files of which only a head is kept
 	done  map[string]bool           // paths that already have a composite
+	// listed holds every path in the archive, kept or not: an install
+	// script that runs a file the scanner does not read as source (a
+	// binary, a script under a data extension) is told apart from one that
+	// runs a file generated at build time.
+	listed map[string]bool
 }
 
 func newPlan(a *archive.Archive, in Input) *plan {
-	p := &planner{data: make(map[string][]byte, len(a.Files)), stats: make(map[string]*markerCounter), done: make(map[string]bool)}
+	p := &planner{data: make(map[string][]byte, len(a.Files)), stats: make(map[string]*markerCounter),
+		done: make(map[string]bool), listed: make(map[string]bool, len(a.Files))}
 	var paths []string
 	for _, f := range a.Files {
+		p.listed[f.Path] = true
 		if f.Data == nil {
 			continue
 		}
@@ -250,6 +257,7 @@ func (p *planner) npmScript(raw []byte, name, cmd string, scripts map[string]str
 		facts.tokens = append(facts.tokens, f.tokens...)
 		facts.runs = append(facts.runs, f.runs...)
 		facts.inline = append(facts.inline, f.inline...)
+		facts.execs = append(facts.execs, f.execs...)
 		for _, r := range f.npmRun {
 			if s, ok := scripts[r]; ok && !seen[r] && depth < maxShellDepth {
 				seen[r] = true
@@ -258,6 +266,11 @@ func (p *planner) npmScript(raw []byte, name, cmd string, scripts map[string]str
 		}
 	}
 	walk(cmd, 0)
+	for _, r := range append(slices.Clone(facts.runs), facts.execs...) {
+		if p.runsNonSource(cleanRel(r)) {
+			facts.tokens = append(facts.tokens, "install.binary")
+		}
+	}
 	for _, t := range facts.tokens {
 		events = append(events, ev(t))
 	}
@@ -280,6 +293,23 @@ func (p *planner) npmScript(raw []byte, name, cmd string, scripts map[string]str
 		p.files = append(p.files, composite{path: ipath, parts: []part{{job: len(p.jobs) - 1}}})
 		p.pkg.Install = append(p.pkg.Install, ipath)
 	}
+}
+
+// runsNonSource reports whether an install script runs f, a file shipped in
+// the package that the scanner cannot read as source: not JavaScript,
+// Python or shell (as written or as Node resolves it), e.g. a native binary
+// or code under an image or font extension. A file absent from the package
+// (built at install time, or a typo) does not count.
+func (p *planner) runsNonSource(f string) bool {
+	if !p.listed[f] {
+		return false
+	}
+	for _, c := range []string{f, f + ".js", f + ".cjs", f + ".mjs", f + "/index.js"} {
+		if p.data[c] != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // shellFile analyses a shell script an install script runs, line by line.
@@ -456,6 +486,9 @@ func (p *planner) pypi(filename string, paths []string) {
 		}})
 		p.pkg.Install = append(p.pkg.Install, "setup.py")
 	}
+	if d := p.data["pyproject.toml"]; d != nil && !wheel {
+		p.inTreeBackend(d)
+	}
 	for _, f := range paths {
 		if strings.HasSuffix(f, ".pth") {
 			p.pth(f)
@@ -517,6 +550,80 @@ func (p *planner) pypi(filename string, paths []string) {
 			}
 		}
 	}
+}
+
+// inTreeBackend adds a PEP 517 build backend that the sdist itself ships
+// (pyproject.toml's build-system.backend-path) as install-time code: pip
+// imports and runs it to build the package, exactly as it runs setup.py.
+func (p *planner) inTreeBackend(pyproject []byte) {
+	backend, dirs := parseBuildSystem(pyproject)
+	mod, _, _ := strings.Cut(backend, ":")
+	if mod == "" || len(dirs) == 0 {
+		return
+	}
+	rel := strings.ReplaceAll(mod, ".", "/")
+	for _, d := range dirs {
+		for _, f := range []string{path.Join(cleanRel(d), rel+".py"), path.Join(cleanRel(d), rel, "__init__.py")} {
+			if p.data[f] == nil || slices.Contains(p.pkg.Install, f) {
+				continue
+			}
+			p.files = append(p.files, composite{path: "pyproject.toml", parts: []part{{job: -1, events: []sequence.Event{{
+				Token: "setup.py", File: "pyproject.toml", Line: lineOfKey(pyproject, "build-backend"),
+				Snippet: snippet("in-tree build backend " + backend + " (run by pip at install)"),
+			}}}}, imports: []string{"./" + f}})
+			p.pkg.Install = append(p.pkg.Install, "pyproject.toml", f)
+			return
+		}
+	}
+}
+
+// parseBuildSystem reads build-system.build-backend and backend-path from
+// pyproject.toml: enough TOML for these two keys (a string; an array of
+// strings, possibly over several lines).
+func parseBuildSystem(d []byte) (backend string, paths []string) {
+	in := false
+	lines := strings.Split(string(d), "\n")
+	for i := 0; i < len(lines) && i < 10_000; i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "[") {
+			in = strings.ReplaceAll(l, " ", "") == "[build-system]"
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !in || !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "build-backend":
+			if s, ok := tomlString(v); ok {
+				backend = s
+			}
+		case "backend-path":
+			for !strings.Contains(v, "]") && i+1 < len(lines) && len(v) < 4096 {
+				i++
+				v += " " + strings.TrimSpace(lines[i])
+			}
+			v = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.SplitN(v, "]", 2)[0], "["), ","))
+			for _, e := range strings.Split(v, ",") {
+				if s, ok := tomlString(strings.TrimSpace(e)); ok {
+					paths = append(paths, s)
+				}
+			}
+		}
+	}
+	return backend, paths
+}
+
+// tomlString unquotes a basic or literal TOML string (no escapes).
+func tomlString(v string) (string, bool) {
+	if i := strings.Index(v, " #"); i >= 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	if len(v) < 2 || (v[0] != '"' && v[0] != '\'') || v[len(v)-1] != v[0] {
+		return "", false
+	}
+	return v[1 : len(v)-1], true
 }
 
 var notImported = map[string]bool{"test": true, "tests": true, "testing": true, "docs": true, "doc": true, "examples": true, "example": true, "benchmarks": true}

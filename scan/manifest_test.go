@@ -132,3 +132,79 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+func TestPlanInTreeBackend(t *testing.T) {
+	tests := []struct {
+		name, pyproject string
+		want            []string
+	}{
+		{"module in backend-path", "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n", []string{"pyproject.toml", "backend.py"}},
+		{"package over lines", "[build-system]\nbuild-backend = 'build_tools.hooks:Backend'  # ours\nbackend-path = [\n  \"_build\",\n]\n", []string{"pyproject.toml", "_build/build_tools/hooks/__init__.py"}},
+		{"installed backend", "[build-system]\nbuild-backend = \"setuptools.build_meta\"\n", nil},
+		{"backend-path elsewhere", "[tool.x]\nbackend-path = [\".\"]\nbuild-backend = \"backend\"\n", nil},
+		{"missing file", "[build-system]\nbuild-backend = \"nothere\"\nbackend-path = [\".\"]\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &archive.Archive{Files: []archive.File{
+				{Path: "pyproject.toml", Data: []byte(tt.pyproject)},
+				{Path: "backend.py", Data: []byte("import os\n")},
+				{Path: "_build/build_tools/hooks/__init__.py", Data: []byte("import os\n")},
+				{Path: "PKG-INFO", Data: []byte("Name: x\nVersion: 1\n")},
+			}}
+			p := newPlan(a, Input{Filename: "x-1.tar.gz"})
+			if !slices.Equal(p.pkg.Install, tt.want) {
+				t.Errorf("install entries %q, want %q", p.pkg.Install, tt.want)
+			}
+			// A wheel is not built: no backend runs.
+			if p := newPlan(a, Input{Filename: "x-1-py3-none-any.whl"}); len(p.pkg.Install) != 0 {
+				t.Errorf("wheel install entries %q", p.pkg.Install)
+			}
+		})
+	}
+}
+
+// TestPlanInstallTokens covers what install scripts reveal beyond the shell
+// lexer: files run that the scanner cannot read as source, and publishing.
+func TestPlanInstallTokens(t *testing.T) {
+	tests := []struct {
+		script string
+		want   string // a token the install composite must hold ("" none of the two)
+	}{
+		{"./bin/setup-helper", "install.binary"},        // shipped, not kept as source
+		{"node lib/font.woff2", "install.binary"},       // node runs any extension
+		{"node scripts/post", ""},                       // resolves to scripts/post.js
+		{"./missing-file", ""},                          // not in the package
+		{"sh ./install.sh", ""},                         // shell source, read line by line
+		{"npm publish --access public", "publish.self"}, // spreading
+		{"gh auth token > /dev/null; echo ok", "env.read.secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.script, func(t *testing.T) {
+			pj, _ := json.Marshal(map[string]any{"name": "x", "version": "1.0.0", "scripts": map[string]string{"postinstall": tt.script}})
+			a := &archive.Archive{Files: []archive.File{
+				{Path: "package.json", Data: pj},
+				{Path: "bin/setup-helper"}, // listed, its bytes not kept (a binary)
+				{Path: "lib/font.woff2"},
+				{Path: "scripts/post.js", Data: []byte("1")},
+				{Path: "install.sh", Data: []byte("echo hi\n")},
+			}}
+			p := newPlan(a, Input{})
+			var toks []string
+			for _, c := range p.files {
+				if c.path == "package.json#scripts.postinstall" {
+					for _, pt := range c.parts {
+						for _, e := range pt.events {
+							toks = append(toks, e.Token)
+						}
+					}
+				}
+			}
+			for _, tok := range []string{"install.binary", "publish.self", "env.read.secret"} {
+				if has := slices.Contains(toks, tok); has != (tok == tt.want) {
+					t.Errorf("tokens %q: %s present = %v", toks, tok, has)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ package scan
 import (
 	"context"
 
+	"github.com/moatproject/moat/scan/behaviour"
 	"github.com/moatproject/moat/scan/sequence"
 )
 
@@ -72,6 +73,26 @@ type Report struct {
 	// ErrorKind classifies Error for stats and policy (e.g. "archive.too_large",
 	// "archive.bad_path", "archive.format", "timeout", "internal").
 	ErrorKind string `json:"error_kind,omitempty"`
+	// PackageScore is the classifier's score of the whole-package sequence
+	// (Sequence). Score is the strongest of it, the units' scores and the
+	// behaviour rules.
+	PackageScore float64 `json:"package_score"`
+	// Units are the execution units scored on their own, strongest first.
+	Units []UnitScore `json:"units,omitempty"`
+	// Rules are the behaviour rules that fired; any one makes the verdict
+	// malicious (Score 1).
+	Rules []behaviour.Hit `json:"rules,omitempty"`
+	// DecidedBy names what set Score: "package", "unit:<kind>:<name>" or
+	// "rule:<name>".
+	DecidedBy string `json:"decided_by,omitempty"`
+}
+
+// UnitScore is one execution unit's classifier score (sequence.Units).
+type UnitScore struct {
+	Kind  string   `json:"kind"`
+	Name  string   `json:"name"`
+	Score float64  `json:"score"`
+	Files []string `json:"files,omitempty"`
 }
 
 // Flagged reports whether the scanner judged the artifact malicious.
@@ -84,6 +105,14 @@ type Classifier interface {
 	Score(ctx context.Context, tokens []string) (float64, error)
 	Threshold() float64
 	Version() string
+}
+
+// TokenFilter is implemented by classifiers with a closed vocabulary: the
+// scanner drops tokens the classifier does not know before scoring, so a
+// model keeps reading the tokens it was trained on when the extractor has
+// learnt newer ones (those still reach the behaviour rules and the report).
+type TokenFilter interface {
+	Knows(token string) bool
 }
 
 // Extractor turns one source file into behaviour events in execution order

@@ -19,12 +19,13 @@ import (
 
 	"github.com/moatproject/moat/internal/cpuclass"
 	"github.com/moatproject/moat/scan/archive"
+	"github.com/moatproject/moat/scan/behaviour"
 	"github.com/moatproject/moat/scan/sequence"
 )
 
 // version identifies the orchestration logic of this package (manifest
 // events, entry points, findings). Bump it when a change alters reports.
-const version = "scan/2"
+const version = "scan/3"
 
 // Defaults for Options.
 const (
@@ -80,6 +81,10 @@ type Options struct {
 	// DefaultParseInFlight; negative: no bound). A file larger than the
 	// bound waits until it is alone.
 	ParseInFlight int
+	// MaxUnits caps the execution units scored apart from the whole
+	// package (default sequence.DefaultMaxUnits; negative: none, the
+	// package sequence alone decides).
+	MaxUnits int
 	// OnParse, if set, is called before each file's extraction with the
 	// number of source bytes handed to the extractor; the function it
 	// returns is called when that extraction is done. moat serve counts a
@@ -128,6 +133,9 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 	if opts.ParseBudget == 0 {
 		opts.ParseBudget = DefaultParseBudget
 	}
+	if opts.MaxUnits == 0 {
+		opts.MaxUnits = sequence.DefaultMaxUnits
+	}
 	if opts.ParseInFlight == 0 {
 		opts.ParseInFlight = DefaultParseInFlight
 	}
@@ -152,8 +160,8 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 		cl:   cl,
 		opts: opts,
 		log:  opts.Logger,
-		ver: fmt.Sprintf("%s+%s+seq/%dx%d+%s+%s", version, ex.Version(),
-			seq.MaxTokens, seq.MaxRepeat, opts.Vocab.Version(), cl.Version()),
+		ver: fmt.Sprintf("%s+%s+seq/%dx%d+units/%d+%s+%s+%s", version, ex.Version(),
+			seq.MaxTokens, seq.MaxRepeat, max(opts.MaxUnits, 0), opts.Vocab.Version(), behaviour.Version, cl.Version()),
 		head:     head,
 		inFlight: inFlight,
 	}
@@ -301,7 +309,8 @@ func (s *Scanner) fail(ctx context.Context, r *Report, err error) {
 	}
 	r.Verdict = VerdictError
 	r.Error = err.Error()
-	r.Score = 0
+	r.Score, r.PackageScore = 0, 0
+	r.Units, r.Rules, r.DecidedBy = nil, nil, ""
 	r.Findings = []Finding{}
 	s.log.Debug("scan failed", "path", r.Path, "kind", r.ErrorKind, "err", err)
 }
@@ -332,17 +341,7 @@ func (s *Scanner) pipeline(ctx context.Context, r *Report, in Input, read func()
 	seq := sequence.Build(p.pkg, files, s.opts.Sequence)
 	r.Sequence = seq.Tokens
 	r.Events = seq.Events
-	score, err := s.cl.Score(ctx, seq.Tokens)
-	if err != nil {
-		return fmt.Errorf("classify: %w", err)
-	}
-	r.Score = score
-	r.Verdict = VerdictClean
-	if score >= r.Threshold {
-		r.Verdict = VerdictMalicious
-	}
-	r.Findings = s.findings(ctx, seq, score, r.Threshold)
-	return nil
+	return s.decide(ctx, r, p.pkg, files, seq)
 }
 
 // extract runs the plan's jobs on at most Parallel goroutines and

@@ -16,6 +16,7 @@ type shellFacts struct {
 	runs   []string // local files run by an interpreter ("setup.js", "scripts/x.sh")
 	inline []inlineCode
 	npmRun []string // scripts invoked through npm/yarn/pnpm run
+	execs  []string // local files run directly ("./bin/x"), not through an interpreter
 }
 
 // inlineCode is code passed on a command line (node -e, python -c).
@@ -146,8 +147,15 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 			f.add("net.dns")
 		case name == "npm" || name == "yarn" || name == "pnpm":
 			f.npmScript(name, args)
+		case name == "twine" && len(args) > 0 && args[0] == "upload":
+			f.add("publish.self")
+		case name == "gh" && len(args) > 1 && args[0] == "auth" && args[1] == "token":
+			f.add("env.read.secret") // prints the GitHub CLI's stored token
 		case strings.HasPrefix(raw, "./") || strings.HasPrefix(raw, "/tmp/"):
 			f.add("process.call")
+			if strings.HasPrefix(raw, "./") {
+				f.execs = append(f.execs, raw)
+			}
 			if downloadedBefore {
 				f.add("shell.download_exec")
 			}
@@ -183,6 +191,8 @@ func (f *shellFacts) npmScript(tool string, args []string) {
 		return
 	}
 	switch {
+	case args[0] == "publish" || args[0] == "token" || tool == "yarn" && args[0] == "npm" && len(args) > 1 && args[1] == "publish":
+		f.add("publish.self")
 	case (args[0] == "run" || args[0] == "run-script") && len(args) > 1:
 		f.npmRun = append(f.npmRun, args[1])
 	case tool == "yarn" && !strings.HasPrefix(args[0], "-") && !knownYarnCommands[args[0]]:

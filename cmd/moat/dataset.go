@@ -33,6 +33,7 @@ func runDataset(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	ecosystem := fs.String("ecosystem", "", "ecosystem `npm|pypi` of every package (default: the --tsv ecosystem column, else inferred)")
 	workers := fs.Int("workers", 2, "archives scanned in parallel")
 	timeout := fs.Duration("timeout", 2*time.Minute, "scan budget per archive (datasets favour completeness over latency)")
+	classifier := fs.String("classifier", "rules", "rules|model: the classifier whose scores the records carry (training reads only the tokens; model: to measure the scanner as shipped)")
 	resume := fs.Bool("resume", false, "append to --out, skipping the archives it already holds (after an interrupted run)")
 	var tsvs tsvFlag
 	fs.Var(&tsvs, "tsv", "corpus list `META.tsv` (relative_path, package, version, date_added, ...); repeatable")
@@ -95,9 +96,10 @@ source, first_seen, tokens, format. See models/train.
 		opts.Progress = stderr
 	}
 
-	// The sequence is what the dataset needs; the classifier is not used,
-	// so the light rule layer stands in (no model, no ONNX Runtime).
-	scanner, closeScanner, err := buildScanner(scannerOptions{Timeout: *timeout, Classifier: "rules"})
+	// Training needs only the sequence, so by default the light rule layer
+	// stands in for the classifier (no model, no ONNX Runtime); --classifier
+	// model records the shipped scanner's scores for measuring it.
+	scanner, closeScanner, err := buildScanner(scannerOptions{Timeout: *timeout, Classifier: *classifier})
 	if err != nil {
 		fmt.Fprintf(stderr, "moat dataset: %v\n", err)
 		return exitError

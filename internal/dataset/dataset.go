@@ -45,6 +45,15 @@ type Record struct {
 	Path      string   `json:"path"` // where it came from (file, or container!entry)
 	Campaign  string   `json:"campaign,omitempty"`
 	Category  string   `json:"category,omitempty"`
+	// The scan's decision, for measuring the scanner as shipped (the model
+	// is retrained on Tokens alone).
+	Verdict      string           `json:"verdict,omitempty"`
+	Score        float64          `json:"score"`
+	PackageScore float64          `json:"package_score"`
+	DecidedBy    string           `json:"decided_by,omitempty"`
+	Units        []scan.UnitScore `json:"units,omitempty"`
+	Rules        []string         `json:"rules,omitempty"`
+	ErrorKind    string           `json:"error_kind,omitempty"`
 }
 
 // Scanner is the part of *scan.Scanner the export needs.
@@ -282,6 +291,16 @@ func record(ctx context.Context, sc Scanner, it item, opts Options) (*Record, st
 		Path:      it.path,
 		Campaign:  meta.Campaign,
 		Category:  meta.Category,
+
+		Verdict:      rep.Verdict,
+		Score:        rep.Score,
+		PackageScore: rep.PackageScore,
+		DecidedBy:    rep.DecidedBy,
+		Units:        rep.Units,
+		ErrorKind:    rep.ErrorKind,
+	}
+	for _, h := range rep.Rules {
+		r.Rules = append(r.Rules, h.Rule+"@"+h.File)
 	}
 	if r.Tokens == nil {
 		r.Tokens = []string{}

@@ -129,7 +129,10 @@ var jsRoots = map[string]map[string][]string{
 	"execa":       table(tProcess, "command", "commandSync", "sync", "node", "execa", "execaSync", "execaCommand"),
 	"shelljs":     table(tProcess, "exec"),
 	"cross-spawn": table(tProcess, "sync", "spawn"),
-	"os":          table(tOS, "hostname", "userInfo", "platform", "homedir", "networkInterfaces", "type", "release", "arch", "cpus", "version", "machine"),
+	// Host facts that identify a machine or its user. os.platform(), arch(),
+	// type(), release(), cpus() only pick a build or binary: every native
+	// installer calls them, so they are no reconnaissance signal.
+	"os":          table(tOS, "hostname", "userInfo", "homedir", "networkInterfaces"),
 	"fs":          jsFS,
 	"fs-extra":    jsFS,
 	"graceful-fs": jsFS,

@@ -357,3 +357,12 @@ func (m *Model) Close() error {
 	m.closed = true
 	return errors.Join(m.sess.Destroy(), releaseRuntime())
 }
+
+// Knows reports whether tok is in the model's vocabulary. The scanner drops
+// tokens a model was not trained on before scoring, so a scanner that emits
+// newer behaviour tokens than its model knows leaves the model's input as
+// the model was trained to read it, instead of turning them into [UNK].
+func (m *Model) Knows(tok string) bool {
+	_, ok := m.vocab.ids[tok]
+	return ok
+}

@@ -88,14 +88,15 @@ func Risk(token string) int {
 		"env.read.all", "env.read.secret", "spy.call", "persistence", "process.detached",
 		"sensitive.path", "sensitive.browser", "sensitive.wallet", "sensitive.messenger",
 		"url.ip", "url.webhook", "url.paste", "url.tunnel", "url.telegram",
-		"obfuscation.identifiers", "obfuscation.charcodes", "obfuscation.minified":
+		"obfuscation.identifiers", "obfuscation.charcodes", "obfuscation.minified",
+		"browser.hook", "wallet.address", "script.inject", "publish.self", "install.binary":
 		return 10
 	case "net.call", "net.dns", "process.call", "shell.script", "eval.call",
 		"import.dynamic", "install.script", "install.binding_gyp",
 		"setup.py", "setup.cmdclass", "setup.install_class":
 		return 3
 	case "encoding.call", "crypto.call", "string.base64", "string.hex", "string.long",
-		"url", "fs.write", "fs.delete", "fs.read", "os.call", "env.read", "file.truncated":
+		"url", "fs.write", "fs.delete", "fs.read", "os.call", "env.read", "file.truncated", "fs.read.nonsource":
 		return 1
 	}
 	return 0

@@ -68,6 +68,14 @@ var Tokens = []string{
 	"setup.install_class", // class deriving from install/develop/egg_info/build_py with a run method (scan/features)
 	"pth.exec",            // a *.pth line starting with import
 
+	// Added by detection v2 (shared by JS and Python)
+	"browser.hook",      // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request), clipboard writes
+	"wallet.address",    // crypto-wallet address literal, or a regex written to match one
+	"script.inject",     // a remote <script> injected into the page
+	"publish.self",      // package publishing from package code (npm publish, twine upload, gh auth token)
+	"fs.read.nonsource", // read of a data file (image, font, media, .bin/.dat) by name
+	"install.binary",    // an install script runs a file of the package that is not JS, Python or shell source (scan)
+
 	// Phase markers placed by the sequence builder.
 	"[INSTALL]",
 	"[IMPORT]",

@@ -1,0 +1,76 @@
+package behaviour
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/moatproject/moat/scan/sequence"
+)
+
+func file(path, kind, toks string) File {
+	f := File{Path: path, Kind: kind}
+	for i, t := range strings.Fields(toks) {
+		f.Events = append(f.Events, sequence.Event{Token: t, File: path, Line: i + 1})
+	}
+	return f
+}
+
+func TestEvaluate(t *testing.T) {
+	tests := []struct {
+		name string
+		f    File
+		want string // rule names, comma-separated
+	}{
+		{"npmrc sent at install", file("setup.js", Install, "fs.read sensitive.path net.call"), "install.exfiltration"},
+		{"same code at import time is not enough", file("index.js", Import, "fs.read sensitive.path net.call"), ""},
+		{"token to webhook at install", file("i.js", Install, "env.read.secret net.call url.webhook"), "install.secret_to_collector,secret_to_collector"},
+		{"token to raw IP at install", file("i.js", Install, "env.read.secret net.call url.ip"), "install.secret_to_collector"},
+		{"token to raw IP at import: dev servers do this", file("i.js", Import, "env.read.secret net.call url.ip"), ""},
+		{"token to webhook anywhere", file("lib/x.js", Other, "env.read.all url.webhook net.call"), "secret_to_collector"},
+		{"env copied for a child at install", file("install.js", Install, "env.read.all process.call net.call"), ""},
+		{"self-publishing at install", file("bundle.js", Install, "env.read.secret publish.self"), "install.self_publish"},
+		{"release tool (not at install)", file("lib/publish.js", Import, "env.read.secret publish.self net.call"), ""},
+		{"drainer", file("dist/index.js", Import, "browser.hook wallet.address net.call"), "wallet_drainer"},
+		{"fetch polyfill", file("dist/polyfill.js", Import, "browser.hook net.call"), ""},
+		{"payload in an image", file("lib/font.js", Import, "fs.read.nonsource encoding.call eval.call"), "hidden_payload"},
+		{"image read, nothing run", file("lib/img.js", Import, "fs.read.nonsource net.call"), ""},
+		{"webhook alone", file("lib/notify.js", Other, "net.call url.webhook"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, h := range Evaluate([]File{tt.f}) {
+				got = append(got, h.Rule)
+				if h.File != tt.f.Path || h.Kind != tt.f.Kind || len(h.Evidence) == 0 || h.Why == "" {
+					t.Errorf("hit %+v", h)
+				}
+				for i := 1; i < len(h.Evidence); i++ {
+					if h.Evidence[i].Line < h.Evidence[i-1].Line {
+						t.Errorf("evidence out of order: %+v", h.Evidence)
+					}
+				}
+			}
+			if g := strings.Join(got, ","); g != tt.want {
+				t.Errorf("rules %q, want %q", g, tt.want)
+			}
+		})
+	}
+}
+
+// TestRulesUseKnownTokens keeps every rule written in tokens of the
+// vocabulary: a misspelt token would make a rule silently never fire.
+func TestRulesUseKnownTokens(t *testing.T) {
+	known := make(map[string]bool)
+	for _, tok := range sequence.Tokens {
+		known[tok] = true
+	}
+	for _, r := range Rules {
+		for _, g := range r.All {
+			for _, tok := range g {
+				if !known[tok] {
+					t.Errorf("rule %s uses %q, not in sequence.Tokens", r.Name, tok)
+				}
+			}
+		}
+	}
+}
