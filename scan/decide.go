@@ -16,7 +16,10 @@ const ruleScore = 1.0
 
 // decide scores the package sequence and each execution unit, runs the
 // behaviour rules, and fills r's score, verdict, units, rules and findings
-// from the strongest of them.
+// from the strongest of them. A unit decides only when it reaches
+// Options.UnitThreshold: the model was trained on whole packages, and a
+// unit cut from a benign package (one file of a build tool) reaches the
+// package threshold more often than a whole benign package does.
 func (s *Scanner) decide(ctx context.Context, r *Report, pkg sequence.Package, files []*sequence.FileEvents, seq sequence.Sequence) error {
 	var units []sequence.Unit
 	if s.opts.MaxUnits >= 0 {
@@ -34,10 +37,11 @@ func (s *Scanner) decide(ctx context.Context, r *Report, pkg sequence.Package, f
 	r.PackageScore = scores[0]
 	r.Score, r.DecidedBy = scores[0], "package"
 	best := seq
+	unitBar := max(r.Threshold, s.opts.UnitThreshold)
 	for i, u := range units {
 		sc := scores[i+1]
 		r.Units = append(r.Units, UnitScore{Kind: u.Kind, Name: u.Name, Score: sc, Files: u.Files})
-		if sc > r.Score {
+		if sc > r.Score && sc >= unitBar {
 			r.Score, r.DecidedBy, best = sc, "unit:"+u.Kind+":"+u.Name, u.Sequence
 		}
 	}

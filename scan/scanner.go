@@ -31,6 +31,11 @@ const version = "scan/3"
 const (
 	DefaultTimeout     = 20 * time.Second
 	DefaultMaxFindings = 50
+	// DefaultUnitThreshold is the unit score that decides a verdict: the
+	// lowest at which the shipped model's units added no false block on
+	// the benign npm corpus (bench/detection.sh; the model card has the
+	// figures).
+	DefaultUnitThreshold = 0.9995
 	// DefaultParseInFlight bounds the source bytes being extracted at once
 	// by all scans of a Scanner together. Parsing costs memory in proportion
 	// to the source (tree-sitter's tree, its flattened copy: tens of bytes per
@@ -85,6 +90,10 @@ type Options struct {
 	// package (default sequence.DefaultMaxUnits; negative: none, the
 	// package sequence alone decides).
 	MaxUnits int
+	// UnitThreshold is the score at and above which one unit decides the
+	// verdict (default DefaultUnitThreshold; never below the classifier's
+	// threshold).
+	UnitThreshold float64
 	// OnParse, if set, is called before each file's extraction with the
 	// number of source bytes handed to the extractor; the function it
 	// returns is called when that extraction is done. moat serve counts a
@@ -133,6 +142,9 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 	if opts.ParseBudget == 0 {
 		opts.ParseBudget = DefaultParseBudget
 	}
+	if opts.UnitThreshold == 0 {
+		opts.UnitThreshold = DefaultUnitThreshold
+	}
 	if opts.MaxUnits == 0 {
 		opts.MaxUnits = sequence.DefaultMaxUnits
 	}
@@ -160,8 +172,8 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 		cl:   cl,
 		opts: opts,
 		log:  opts.Logger,
-		ver: fmt.Sprintf("%s+%s+seq/%dx%d+units/%d+%s+%s+%s", version, ex.Version(),
-			seq.MaxTokens, seq.MaxRepeat, max(opts.MaxUnits, 0), opts.Vocab.Version(), behaviour.Version, cl.Version()),
+		ver: fmt.Sprintf("%s+%s+seq/%dx%d+units/%d@%g+%s+%s+%s", version, ex.Version(),
+			seq.MaxTokens, seq.MaxRepeat, max(opts.MaxUnits, 0), opts.UnitThreshold, opts.Vocab.Version(), behaviour.Version, cl.Version()),
 		head:     head,
 		inFlight: inFlight,
 	}

@@ -17,6 +17,30 @@ const (
 // DefaultMaxUnits caps the units Units returns.
 const DefaultMaxUnits = 48
 
+// neighbourhood is how many events on each side of a rarely benign event
+// (Risk 10) a neighbourhood unit holds: about what a 30-line payload
+// produces, so a payload appended to a long file is scored with little of
+// the file around it.
+const neighbourhood = 24
+
+// neighbourhoods returns the event ranges [from, to) within neighbourhood
+// events of each event with Risk 10, overlapping ranges merged.
+func neighbourhoods(evs []Event) [][2]int {
+	var out [][2]int
+	for i, e := range evs {
+		if Risk(e.Token) < 10 {
+			continue
+		}
+		from, to := max(i-neighbourhood, 0), min(i+neighbourhood+1, len(evs))
+		if n := len(out); n > 0 && from <= out[n-1][1] {
+			out[n-1][1] = max(out[n-1][1], to)
+			continue
+		}
+		out = append(out, [2]int{from, to})
+	}
+	return out
+}
+
 // Unit is one execution unit's own behaviour sequence. Scoring units apart
 // keeps a small payload visible when it ships inside a large library: 30
 // malicious lines appended to a 10,000-line package form a unit of their
@@ -24,8 +48,8 @@ const DefaultMaxUnits = 48
 // instead of a few tokens in the library's 512.
 type Unit struct {
 	Kind string `json:"kind"`
-	// Name identifies the unit: "install", the import entry's path, or the
-	// file's path ("path#2" for the second window of a long file).
+	// Name identifies the unit: "install", the import entry's path, the
+	// file's path, or "path:first-last" (lines) for a neighbourhood.
 	Name string `json:"name"`
 	// Files lists the files whose events the unit holds, in visiting order.
 	Files []string `json:"files"`
@@ -41,8 +65,11 @@ type Unit struct {
 //   - one install unit: the install entries and every local file they reach;
 //   - one unit per import entry: the entry and every local file it reaches
 //     (a file shared by two entries is in both);
-//   - one unit per remaining file with events; a file with more events than
-//     fit in one sequence is cut into consecutive windows.
+//   - one unit per file that fits in one sequence (a file of a chain too);
+//   - in every longer file, one unit per neighbourhood of rarely benign
+//     events (Risk 10): the events around them, so that a payload inside or
+//     appended to a long file is scored nearly alone. Its kind is where the
+//     file runs.
 //
 // Units whose tokens carry no Risk at all are left out (nothing in them can
 // be malicious on its own), and so are units whose tokens repeat an earlier
@@ -96,8 +123,9 @@ func Units(pkg Package, files []*FileEvents, opts Options, maxUnits int) []Unit 
 	if install := b.walk(pkg.Install); len(install) > 0 {
 		add(UnitInstall, UnitInstall, install)
 	}
+	inInstall := make(map[string]bool)
 	for p := range b.seen {
-		reached[p] = true
+		reached[p], inInstall[p] = true, true
 	}
 	for _, entry := range pkg.Import {
 		eb := newBuilder(files, pkg.PythonRoots, opts.MaxRepeat)
@@ -110,37 +138,46 @@ func Units(pkg Package, files []*FileEvents, opts Options, maxUnits int) []Unit 
 		}
 	}
 
-	// The rest, one file at a time, riskiest first.
-	var rest []*unit
+	// Then every file on its own, riskiest first, its kind where it runs;
+	// in a file too long to be one unit, the neighbourhood of each rarely
+	// benign event instead.
+	var rest, long []*unit
 	for _, p := range b.paths {
-		if reached[p] {
+		u := b.unit(p, b.files[p])
+		if u == nil || u.risk == 0 {
 			continue
 		}
-		if u := b.unit(p, b.files[p]); u != nil && u.risk > 0 {
+		if len(u.events) <= room {
 			rest = append(rest, u)
+		} else {
+			long = append(long, u)
 		}
 	}
-	slices.SortStableFunc(rest, func(a, b *unit) int {
+	byRisk := func(a, b *unit) int {
 		if c := cmp.Compare(b.risk, a.risk); c != 0 {
 			return c
 		}
 		return strings.Compare(a.path, b.path)
-	})
+	}
+	slices.SortStableFunc(rest, byRisk)
+	slices.SortStableFunc(long, byRisk)
+	kindOf := func(p string) string {
+		switch {
+		case inInstall[p]:
+			return UnitInstall
+		case reached[p]:
+			return UnitImport
+		}
+		return UnitOther
+	}
 	for _, u := range rest {
-		if len(out) >= maxUnits {
-			break
-		}
-		if len(u.events) <= room {
-			add(UnitOther, u.path, []*unit{u})
-			continue
-		}
-		for i, w := 0, 1; i < len(u.events) && len(out) < maxUnits; i, w = i+room, w+1 {
-			win := &unit{path: u.path, events: u.events[i:min(i+room, len(u.events))]}
-			name := u.path
-			if w > 1 {
-				name = fmt.Sprintf("%s#%d", u.path, w)
-			}
-			add(UnitOther, name, []*unit{win})
+		add(kindOf(u.path), u.path, []*unit{u})
+	}
+	for _, u := range long {
+		kind := kindOf(u.path)
+		for _, w := range neighbourhoods(u.events) {
+			win := &unit{path: u.path, events: u.events[w[0]:w[1]]}
+			add(kind, fmt.Sprintf("%s:%d-%d", u.path, win.events[0].Line, win.events[len(win.events)-1].Line), []*unit{win})
 		}
 	}
 	if len(out) > maxUnits {

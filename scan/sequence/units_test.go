@@ -31,6 +31,12 @@ func TestUnits(t *testing.T) {
 		"import:index.js[index.js,lib/util.js]=[IMPORT] net.import net.call os.call",
 		"import:cli.js[cli.js,lib/util.js]=[IMPORT] process.call os.call",
 		"other:lib/payload.js[lib/payload.js]=[OTHER] eval.decoded net.call",
+		// Then each file alone, riskiest first.
+		"install:setup.js[setup.js]=[INSTALL] env.read.all net.call",
+		"import:cli.js[cli.js]=[IMPORT] process.call",
+		"import:index.js[index.js]=[IMPORT] net.import net.call",
+		"install:package.json#scripts.postinstall[package.json#scripts.postinstall]=[INSTALL] install.script",
+		"import:lib/util.js[lib/util.js]=[IMPORT] os.call",
 	}
 	if strings.Join(b, "\n") != strings.Join(want, "\n") {
 		t.Errorf("units:\n%s\nwant:\n%s", strings.Join(b, "\n"), strings.Join(want, "\n"))
@@ -43,33 +49,48 @@ func TestUnits(t *testing.T) {
 }
 
 // TestUnitsDilution: a payload file next to a large library is a unit of
-// its own whose sequence is only the payload's, however long the library.
+// its own, and a payload appended to a long file is scored with only its
+// neighbourhood, however long the file.
 func TestUnitsDilution(t *testing.T) {
 	lib := strings.Repeat("net.call fs.read process.call url ", 400)
-	files := []*FileEvents{fe("lib/big.js", lib), fe("lib/evil.js", "env.read.secret net.call url.webhook")}
-	var evil *Unit
-	units := Units(Package{}, files, Options{MaxTokens: 128}, 0)
+	files := []*FileEvents{
+		fe("lib/big.js", lib),
+		fe("lib/evil.js", "env.read.secret net.call url.webhook"),
+		fe("index.js", lib+"sensitive.path fs.read env.read.secret net.call"),
+	}
+	var evil, tail *Unit
+	units := Units(Package{Import: []string{"index.js"}}, files, Options{MaxTokens: 128}, 0)
 	for i, u := range units {
-		if u.Name == "lib/evil.js" {
+		switch {
+		case u.Name == "lib/evil.js":
 			evil = &units[i]
+		case strings.HasPrefix(u.Name, "index.js:"):
+			tail = &units[i]
+		case strings.HasPrefix(u.Name, "lib/big.js"):
+			t.Errorf("unit %s of a long file without rarely benign events", u.Name)
 		}
 		if len(u.Sequence.Tokens) > 128 {
 			t.Errorf("unit %s has %d tokens, over the cap", u.Name, len(u.Sequence.Tokens))
 		}
 	}
 	if evil == nil || strings.Join(evil.Sequence.Tokens, " ") != "[OTHER] env.read.secret net.call url.webhook" {
-		t.Fatalf("payload unit %+v", evil)
+		t.Fatalf("payload file unit %+v", evil)
 	}
-	// The long file is cut into windows ("lib/big.js", "lib/big.js#2", ...);
-	// identical windows are scored once.
-	var windows int
-	for _, u := range units {
-		if strings.HasPrefix(u.Name, "lib/big.js") {
-			windows++
-		}
+	if tail == nil || tail.Kind != UnitImport || tail.Name != "index.js:1577-1604" ||
+		!strings.HasSuffix(strings.Join(tail.Sequence.Tokens, " "), "sensitive.path fs.read env.read.secret net.call") {
+		t.Fatalf("appended payload unit %+v", tail)
 	}
-	if windows < 1 || windows > 5 {
-		t.Errorf("%d windows of lib/big.js", windows)
+}
+
+func TestNeighbourhoods(t *testing.T) {
+	evs := make([]Event, 200)
+	for i := range evs {
+		evs[i].Token = "fs.read"
+	}
+	evs[10].Token, evs[40].Token, evs[150].Token = "eval.decoded", "env.read.secret", "sensitive.path"
+	got := fmt.Sprint(neighbourhoods(evs))
+	if want := "[[0 65] [126 175]]"; got != want {
+		t.Errorf("neighbourhoods %s, want %s", got, want)
 	}
 }
 
