@@ -68,6 +68,13 @@ var Tokens = []string{
 	"setup.install_class", // class deriving from install/develop/egg_info/build_py with a run method (scan/features)
 	"pth.exec",            // a *.pth line starting with import
 
+	// Added by detection v2 (shared by JS and Python)
+	"browser.hook",      // browser API hooked or monkey-patched (fetch/XMLHttpRequest/ethereum request wrappers)
+	"wallet.address",    // literal that is a cryptocurrency address (0x Ethereum, bech32 bc1, Base58Check 1…/3…)
+	"script.inject",     // script element or code injected into a page or another package's files
+	"publish.self",      // package publishing from code (npm publish, twine upload, twine.commands.upload)
+	"fs.read.nonsource", // read of a data file (image, font, media, .dat/.bin) whose bytes may hide a payload
+
 	// Phase markers placed by the sequence builder.
 	"[INSTALL]",
 	"[IMPORT]",
