@@ -242,6 +242,9 @@ func (a *analysis) pyEvalNode(n int32, kind uint16, env *pyEnv) (pyVal, bool) {
 		return a.pyEvalCall(n, env)
 	case k.pySubscript:
 		return a.pySubscriptEval(n, env)
+	case k.attribute:
+		v, ok := pyModuleConsts[a.pyName(n, 0)]
+		return v, ok
 	case x.unary:
 		arg := a.child(n, x.fArgument)
 		if arg < 0 {
@@ -263,6 +266,18 @@ func (a *analysis) pyEvalNode(n int32, kind uint16, env *pyEnv) (pyVal, bool) {
 		return v, true
 	}
 	return pyVal{}, false
+}
+
+// pyModuleConsts are standard-library constants obfuscators build from.
+var pyModuleConsts = map[string]pyVal{
+	"zlib.MAX_WBITS":         pyInt(15, false),
+	"string.ascii_lowercase": pyString([]byte("abcdefghijklmnopqrstuvwxyz"), false),
+	"string.ascii_uppercase": pyString([]byte("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), false),
+	"string.ascii_letters":   pyString([]byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"), false),
+	"string.digits":          pyString([]byte("0123456789"), false),
+	"string.hexdigits":       pyString([]byte("0123456789abcdefABCDEF"), false),
+	"string.octdigits":       pyString([]byte("01234567"), false),
+	"string.punctuation":     pyString([]byte("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), false),
 }
 
 // pyLookup resolves a name: comprehension variables first, then a name

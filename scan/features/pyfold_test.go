@@ -2,7 +2,9 @@ package features
 
 import (
 	"bytes"
+	"compress/gzip"
 	"compress/zlib"
+	"encoding/ascii85"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
@@ -105,6 +107,9 @@ func TestPythonFoldEquivalence(t *testing.T) {
 			[]string{"process.call"}},
 		{"codecs rot13", "import os\nos.system('true')", "import os, codecs\ngetattr(os, codecs.decode('flfgrz', 'rot13'))('true')",
 			[]string{"process.call"}},
+		{"string constants", "import os\nos.system('true')",
+			"import os, string\ngetattr(os, string.ascii_lowercase[18] + 'ys' + string.ascii_letters[19:20] + 'em')('true')",
+			[]string{"process.call"}},
 		{"bound once env name", "import os\nos.environ['GITHUB_TOKEN']",
 			"import os\nk = 'GITHUB_' + 'TOKEN'\nos.environ[k]", []string{"env.read.secret"}},
 		{"exec b64", payload, "import base64\nexec(base64.b64decode('" + b64s(payload) + "'))",
@@ -129,6 +134,14 @@ func TestPythonFoldEquivalence(t *testing.T) {
 			"import base64\nblob = '" + base64.URLEncoding.EncodeToString([]byte(payload)) + "'\nexec(base64.urlsafe_b64decode(blob))",
 			[]string{"process.import", "process.call"}},
 		{"exec b85", payload, "import base64\nexec(base64.b85decode(" + pyQuote(b85enc(payload)) + "))",
+			[]string{"process.import", "process.call"}},
+		{"exec a85", payload, "import base64\nexec(base64.a85decode(" + pyQuote(a85enc(payload)) + ").decode())",
+			[]string{"process.import", "process.call"}},
+		{"exec codecs base64", payload, "import codecs\nexec(codecs.decode(b'" + b64s(payload) + "', 'base64'))",
+			[]string{"process.import", "process.call"}},
+		{"exec py2 str.decode", payload, "exec('" + hex.EncodeToString([]byte(payload)) + "'.decode('hex'))",
+			[]string{"process.import", "process.call"}},
+		{"exec gzip wbits", payload, "import zlib, base64\nexec(zlib.decompress(base64.b64decode('" + gzipB64(payload) + "'), 16 + zlib.MAX_WBITS))",
 			[]string{"process.import", "process.call"}},
 		{"compile b32", payload, "import base64\ncode = compile(base64.b32decode('" + b32enc(payload) + "'), '<s>', 'exec')",
 			[]string{"process.import", "process.call"}},
@@ -251,6 +264,7 @@ func TestPythonNewTokens(t *testing.T) {
 		{"fs.read.nonsource", "path read_bytes", "from pathlib import Path\nb = (Path(__file__).parent / 'fonts' / 'x.woff2').read_bytes()", 2},
 		{"fs.read.nonsource", "bound path", "from pathlib import Path\np = Path(here, 'img.jpg')\nraw = p.read_bytes()", 3},
 		{"fs.read.nonsource", "pkgutil", "import pkgutil\nblob = pkgutil.get_data(__name__, 'payload.bin')", 2},
+		{"fs.read.nonsource", "resources files", "from importlib.resources import files\nb = files('pkg').joinpath('a.ttf').read_bytes()", 2},
 		{"fs.read.nonsource", "importlib.resources", "import importlib.resources\nb = importlib.resources.read_binary('pkg', 'sound.wav')", 2},
 		{"wallet.address", "eth", "ADDR = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'", 1},
 		{"wallet.address", "bech32", "ADDR = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4'", 1},
@@ -345,6 +359,19 @@ func b85enc(s string) string {
 		out = append(out, g[:]...)
 	}
 	return string(out[:len(out)-pad])
+}
+
+func a85enc(s string) string {
+	out := make([]byte, ascii85.MaxEncodedLen(len(s)))
+	return string(out[:ascii85.Encode(out, []byte(s))])
+}
+
+func gzipB64(s string) string {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write([]byte(s))
+	w.Close()
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 func b32enc(s string) string {
