@@ -377,3 +377,28 @@ func gzipB64(s string) string {
 func b32enc(s string) string {
 	return base32.StdEncoding.EncodeToString([]byte(s))
 }
+
+// FuzzPyDecoders checks that the evaluator's decoders never panic and
+// respect the output bound on arbitrary input.
+func FuzzPyDecoders(f *testing.F) {
+	for _, s := range []string{b64s(payload), zlibB64(payload), b85enc(payload), a85enc(payload), b32enc(payload),
+		hex.EncodeToString([]byte(payload)), `\x41\u0042\U00000043\101\N{DASH}\`, "x\x9c\x03\x00", "<~z~>", "~~~~~"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		for _, dec := range []func([]byte) ([]byte, bool){b64Std, b64URL, b32, b85, a85, unhex, gunzip, bunzip2,
+			func(b []byte) ([]byte, bool) { return inflate(b, 15) }, func(b []byte) ([]byte, bool) { return inflate(b, -15) }} {
+			if out, ok := dec(s); ok && len(out) > maxPyValue {
+				t.Fatalf("decoded %d bytes, over the bound", len(out))
+			}
+		}
+		pyUnescape(nil, s, false)
+		pyUnescape(nil, s, true)
+		for _, enc := range []string{"rot13", "hex", "base64", "zlib", "unicode_escape", "latin-1", "utf-8"} {
+			pyCodec(pyString(s, false), enc, false)
+			pyCodec(pyBytesVal(s, false), enc, true)
+		}
+		pyPercent(pyString(s, false), pyVal{k: pvList, l: []pyVal{pyInt(65, false), pyString([]byte("x"), false)}})
+		pyFormat(pyString(s, false), []pyVal{pyInt(1, false)}, map[string]pyVal{"a": pyString([]byte("b"), false)})
+	})
+}
