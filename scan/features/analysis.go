@@ -52,6 +52,8 @@ type analysis struct {
 	unitOf  map[int32]int32  // defining node → unit
 	funcs   map[string]int32 // callable name → unit
 	aliases map[string]string
+	py      *pyState        // Python constant evaluation (pyfold.go), created on first use
+	ctx     context.Context // of the running extraction, for decoded payloads
 	cur     int32
 	depth   int
 
@@ -101,6 +103,10 @@ func putAnalysis(a *analysis) {
 	clear(a.seenImport)
 	clear(a.seenTok)
 	clear(a.skip)
+	if a.py != nil {
+		a.py.reset()
+	}
+	a.ctx = nil
 	a.fileItems = a.fileItems[:0]
 	a.imports = nil // handed to the caller
 	a.cur, a.depth, a.hex0x = 0, 0, 0
@@ -118,6 +124,7 @@ func (a *analysis) run(ctx context.Context) error {
 	if len(nodes) == 0 {
 		return nil
 	}
+	a.ctx = ctx
 	a.fileChecks()
 	a.newUnit(0) // the module
 	switch a.lang.id {

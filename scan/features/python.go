@@ -133,37 +133,34 @@ func (a *analysis) pyName(n int32, depth int) string {
 		if o == "" {
 			o = "?"
 		}
-		return o + "." + string(a.text(a.child(n, k.fAttribute)))
+		return pyBuiltinsNorm(o + "." + string(a.text(a.child(n, k.fAttribute))))
 	case k.pySubscript:
 		o := a.pyName(a.child(n, k.fValue), depth+1)
-		s, ok := a.fold(a.child(n, k.fSubscript))
+		s, ok := a.pyStr(a.child(n, k.fSubscript))
 		if !ok || s == "" || len(s) > 64 {
 			return ""
 		}
 		if o == "sys.modules" {
 			return s
 		}
-		if o == "builtins.__dict__" {
-			o = "builtins"
-		}
 		if o == "" {
 			o = "?"
 		}
-		return o + "." + s
+		return pyBuiltinsNorm(o + "." + s)
 	case k.call:
 		fn, args := a.child(n, k.fFunction), a.child(n, k.fArguments)
 		q := a.pyName(fn, depth+1)
 		switch q {
-		case "__import__", "builtins.__import__", "importlib.import_module":
-			s, _ := a.fold(a.first(args))
+		case "__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__":
+			s, _ := a.pyStr(a.first(args))
 			return s
 		case "getattr", "builtins.getattr":
 			o := a.pyName(a.nth(args, 0), depth+1)
-			if s, ok := a.fold(a.nth(args, 1)); ok && o != "" {
-				return o + "." + s
+			if s, ok := a.pyStr(a.nth(args, 1)); ok && o != "" && len(s) <= 64 {
+				return pyBuiltinsNorm(o + "." + s)
 			}
 			return ""
-		case "globals", "locals", "vars", "builtins.globals":
+		case "globals", "locals", "vars", "builtins.globals", "builtins.vars", "builtins.locals":
 			return "builtins"
 		}
 		if r := rootSeg(q); knownPy[r] && r != "builtins" {
@@ -199,6 +196,7 @@ func (a *analysis) pyVisit(n int32) {
 			s = raw
 		}
 		a.literal(s, raw, n)
+		a.pyLiteralExtras(s, n)
 		for c := nd.first; c >= 0; c = a.tree.nodes[c].next {
 			if a.kind(c) == k.interpolation {
 				a.walkChildren(c)
@@ -279,28 +277,8 @@ func (a *analysis) pyCall(n int32) {
 	k := a.k
 	fn, args := a.child(n, k.fFunction), a.child(n, k.fArguments)
 	mark := a.mark()
-	a.walk(fn)
-	a.walkArgs(args, false)
 	q := a.pyName(fn, 0)
 	root, last := rootSeg(q), lastSeg(q)
-	switch q {
-	case "__import__", "builtins.__import__", "importlib.import_module":
-		if s, ok := a.fold(a.first(args)); ok {
-			a.emitImport(s, n)
-		} else {
-			a.emit("import.dynamic", n)
-		}
-	case "open", "io.open", "codecs.open", "builtins.open", "os.open":
-		a.pyOpen(args, n)
-	case "os.getenv", "os.environ.get", "os.environ.pop", "os.getenvb":
-		if s, ok := a.fold(a.first(args)); ok {
-			a.envRead([]byte(s), n)
-		} else {
-			a.emit("env.read", n)
-		}
-	case "setup", "setuptools.setup", "distutils.core.setup":
-		a.pyCmdclass(args, n)
-	}
 	toks := lookupCall(pyExact, pyRoots, pyAny, q)
 	if root == "builtins" && (last == "eval" || last == "exec" || last == "compile" || last == "execfile") {
 		toks = tEval
@@ -308,26 +286,71 @@ func (a *analysis) pyCall(n int32) {
 	if root == "getattr" || q == "builtins.getattr" {
 		// getattr(__builtins__, name) with a computed name.
 		if a.pyName(a.first(args), 0) == "builtins" {
-			if _, ok := a.fold(a.nth(args, 1)); !ok {
+			if _, ok := a.pyStr(a.nth(args, 1)); !ok {
 				toks = tEval
 			}
 		}
 	}
+	isEval := has(toks, "eval.call")
+	a.walk(fn)
+	if isEval {
+		a.pyS().execArg++
+	}
+	a.walkArgs(args, false)
+	if isEval {
+		a.pyS().execArg--
+	}
+	switch q {
+	case "__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__":
+		if s, ok := a.pyStr(a.first(args)); ok {
+			a.emitImport(s, n)
+		} else {
+			a.emit("import.dynamic", n)
+		}
+	case "open", "io.open", "codecs.open", "builtins.open", "os.open":
+		a.pyOpen(args, n)
+	case "os.getenv", "os.environ.get", "os.environ.pop", "os.getenvb":
+		if s, ok := a.pyStr(a.first(args)); ok {
+			a.envRead([]byte(s), n)
+		} else {
+			a.emit("env.read", n)
+		}
+	case "setup", "setuptools.setup", "distutils.core.setup":
+		a.pyCmdclass(args, n)
+	}
 	for _, t := range toks {
 		a.emit(t, n)
 	}
-	if has(toks, "process.call") && a.pyDetached(args) {
-		a.emit("process.detached", n)
+	if has(toks, "process.call") {
+		if a.pyDetached(args) {
+			a.emit("process.detached", n)
+		}
+		a.pyPublishArgs(args, n, mark)
 	}
-	if has(toks, "eval.call") && a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes") {
-		a.emit("eval.decoded", n)
+	if isEval {
+		// A constant argument is source text: expand it here. Decoding
+		// seen in the argument's events or in its folding makes it a
+		// decoded payload.
+		v, ok := a.pyEvalTop(a.pyFirstPositional(args))
+		payload := ok && (v.k == pvStr || v.k == pvBytes)
+		if a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes") || (payload && v.dec) {
+			a.emit("eval.decoded", n)
+		}
+		if payload {
+			a.pyExpandPayload(v.b, n)
+		}
 	}
 	if (last == "decode" || last == "encode") && root != "codecs" {
 		// "…".decode('base64'), .decode('rot13'), .decode('hex') (Python 2 idioms).
-		if enc, ok := a.fold(a.first(args)); ok && isBinaryEncoding(enc) {
+		if enc, ok := a.pyStr(a.first(args)); ok && isBinaryEncoding(enc) {
 			a.emit("encoding.call", n)
 		}
 	}
+	if strings.HasPrefix(q, "twine.commands.upload") {
+		a.emit("publish.self", n)
+	}
+	a.pyDataRead(q, fn, args, n)
+	a.pyClassifyDecoded(q, n)
 	if q == "bytes" || q == "bytearray" {
 		if a.countNumbers(a.first(args)) >= charcodeMin {
 			a.emit("obfuscation.charcodes", n)
@@ -340,17 +363,20 @@ func (a *analysis) pyCall(n int32) {
 func (a *analysis) pyOpen(args, n int32) {
 	mode := ""
 	if m := a.nth(args, 1); m >= 0 && a.kind(m) != a.k.keywordArg {
-		mode, _ = a.fold(m)
+		mode, _ = a.pyStr(m)
 	}
 	for c := a.tree.nodes[max(args, 0)].first; args >= 0 && c >= 0; c = a.tree.nodes[c].next {
 		if a.kind(c) == a.k.keywordArg && string(a.text(a.child(c, a.k.fName))) == "mode" {
-			mode, _ = a.fold(a.child(c, a.k.fValue))
+			mode, _ = a.pyStr(a.child(c, a.k.fValue))
 		}
 	}
 	if strings.ContainsAny(mode, "wax+") {
 		a.emit("fs.write", n)
 	} else {
 		a.emit("fs.read", n)
+		if a.pyDataPath(a.first(args), 0) {
+			a.emit("fs.read.nonsource", n)
+		}
 	}
 }
 
@@ -397,7 +423,7 @@ func (a *analysis) pyCmdclass(args, n int32) {
 			return
 		}
 		for p := a.tree.nodes[v].first; p >= 0; p = a.tree.nodes[p].next {
-			key, _ := a.fold(a.child(p, k.fKey))
+			key, _ := a.pyStr(a.child(p, k.fKey))
 			if setupCommands[key] || strings.HasPrefix(key, "build") || strings.HasPrefix(key, "bdist") {
 				a.emit("setup.cmdclass", n)
 				return
@@ -452,7 +478,7 @@ func (a *analysis) pySubscriptVisit(n int32) {
 	if a.pyIsEnviron(val) {
 		p := a.parent(n)
 		if !(a.kind(p) == k.assignment && a.child(p, k.fLeft) == n) {
-			if s, ok := a.fold(sub); ok {
+			if s, ok := a.pyStr(sub); ok {
 				a.envRead([]byte(s), n)
 			} else {
 				a.emit("env.read", n)
@@ -462,10 +488,33 @@ func (a *analysis) pySubscriptVisit(n int32) {
 		return
 	}
 	if q := a.pyName(val, 0); q == "builtins" || q == "builtins.__dict__" {
-		if _, ok := a.fold(sub); !ok {
+		if _, ok := a.pyStr(sub); !ok {
 			a.emit("eval.call", n) // __builtins__[computed]
 		}
 	}
 	a.walk(val)
 	a.walk(sub)
+}
+
+// pyBuiltinsNorm maps the spellings of the builtins namespace
+// (__builtins__ via globals(), builtins.__dict__) to "builtins".
+func pyBuiltinsNorm(q string) string {
+	for _, p := range []string{"builtins.__builtins__", "builtins.__dict__", "builtins.builtins"} {
+		if q == p || strings.HasPrefix(q, p+".") {
+			return pyBuiltinsNorm("builtins" + q[len(p):])
+		}
+	}
+	return q
+}
+
+// pyFirstPositional returns a call's first positional argument node.
+func (a *analysis) pyFirstPositional(args int32) int32 {
+	if a.kind(args) == a.k.generatorExpr {
+		return args
+	}
+	c := a.first(args)
+	if a.kind(c) == a.k.keywordArg {
+		return a.pyArg(pyArgs{kw: []int32{c}}, -1, "source")
+	}
+	return c
 }
