@@ -72,4 +72,11 @@ var Tokens = []string{
 	"[INSTALL]",
 	"[IMPORT]",
 	"[OTHER]",
+
+	// Added after the first model was trained (scan/features).
+	"browser.hook",      // page API overridden or hooked: window.fetch, XMLHttpRequest.prototype.open/send, window.ethereum.request, clipboard writes, copy listeners
+	"wallet.address",    // literal that is a crypto-wallet address (checksummed where the format has one) or a pattern matching such addresses
+	"script.inject",     // remote script injected into the page (createElement('script').src = URL, <script src=…> written into the document)
+	"publish.self",      // code that publishes packages or reads publish credentials (npm publish, npm token, gh auth token, twine upload, registry publish body)
+	"fs.read.nonsource", // file read of a data asset (image, font, media, .dat/.bin) by literal path: a place to hide a payload
 }
