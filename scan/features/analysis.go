@@ -62,6 +62,9 @@ type analysis struct {
 	hex0x      int
 	lower      []byte // scratch
 	skip       map[int32]struct{}
+
+	ctx context.Context // of the running extraction (nested payload parses)
+	jsState
 }
 
 var analysisPool = sync.Pool{New: func() any {
@@ -104,6 +107,8 @@ func putAnalysis(a *analysis) {
 	a.fileItems = a.fileItems[:0]
 	a.imports = nil // handed to the caller
 	a.cur, a.depth, a.hex0x = 0, 0, 0
+	a.ctx = nil
+	a.jsReset()
 	a.lang, a.k, a.src, a.path = nil, nil, nil, ""
 	if cap(a.tree.nodes) > 1<<16 { // do not pin large buffers (2 MiB and up)
 		a.tree = flatTree{}
@@ -118,10 +123,12 @@ func (a *analysis) run(ctx context.Context) error {
 	if len(nodes) == 0 {
 		return nil
 	}
+	a.ctx = ctx
 	a.fileChecks()
 	a.newUnit(0) // the module
 	switch a.lang.id {
 	case langJS:
+		a.jsCollect()
 		a.jsDeclare()
 	case langPython:
 		a.pyDeclare()

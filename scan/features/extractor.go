@@ -23,7 +23,7 @@ import (
 
 // Version identifies the extraction logic; it is part of the report cache key
 // and changes whenever the events produced for some input change.
-const Version = "features/2"
+const Version = "features/3"
 
 // Defaults for Options.
 const (

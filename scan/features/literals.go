@@ -61,6 +61,7 @@ func (a *analysis) literal(s, raw []byte, n int32) {
 	if containsAny(low, persistenceLower) || isComponent(low, ".profile") {
 		a.emit("persistence", n)
 	}
+	a.walletAndPublish(s, low, n)
 	a.shell(low, n)
 }
 

@@ -93,6 +93,11 @@ var jsTokenCases = []tokenCase{
 	{"persistence", "bashrc", `fs.appendFileSync(home + '/.bashrc', line);`},
 	{"persistence", "run key", `run('reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v x');`},
 	{"parse.error", "garbage", `)))) ]]] }}} ((( [[[ {{{ <<<< >>>> ;;; ::: ### @@@ %%% ^^^ ~~~ )))) ]]] }}}`},
+	{"browser.hook", "fetch override", `const orig = window.fetch; window.fetch = (...a) => orig(...a);`},
+	{"wallet.address", "bech32", `const to = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';`},
+	{"script.inject", "script src", `const s = document.createElement('script'); s.src = 'https://cdn.example.invalid/x.js';`},
+	{"publish.self", "npm publish", `require('child_process').execSync('npm publish');`},
+	{"fs.read.nonsource", "png", `const fs = require('fs'); fs.readFileSync(__dirname + '/logo.png');`},
 }
 
 var pyTokenCases = []tokenCase{
@@ -237,6 +242,8 @@ class PostInstall(install):
     def run(self):
         install.run(self)`},
 	{"parse.error", "garbage", `)))) ]]] }}} ((( [[[ {{{ <<<< >>>> ;;; ::: ### @@@ %%% ^^^ ~~~ )))) ]]] }}}`},
+	{"wallet.address", "eth literal", `TO = "0xa54dca182530bb1d6d132cded6237b2ed91e3f72"`},
+	{"publish.self", "twine", `os.system("twine upload dist/*")`},
 }
 
 func numbers(n int) string {
@@ -307,11 +314,12 @@ func featureTokens() []string {
 // emits, in each language where the token applies.
 func TestTokenCoverage(t *testing.T) {
 	pythonOnly := map[string]bool{"setup.cmdclass": true, "setup.install_class": true}
+	jsOnly := map[string]bool{"browser.hook": true, "script.inject": true, "fs.read.nonsource": true}
 	for _, tok := range featureTokens() {
 		if !pythonOnly[tok] && !slices.ContainsFunc(jsTokenCases, func(c tokenCase) bool { return c.token == tok }) {
 			t.Errorf("no JavaScript case for %s", tok)
 		}
-		if !slices.ContainsFunc(pyTokenCases, func(c tokenCase) bool { return c.token == tok }) {
+		if !jsOnly[tok] && !slices.ContainsFunc(pyTokenCases, func(c tokenCase) bool { return c.token == tok }) {
 			t.Errorf("no Python case for %s", tok)
 		}
 	}
