@@ -184,14 +184,14 @@ func (a *analysis) jsName(n int32, depth int) string {
 	case k.member:
 		obj := a.child(n, k.fObject)
 		o := a.jsName(obj, depth+1)
-		prop := string(a.text(a.child(n, k.fProperty)))
-		if prop == "constructor" && a.isFunctionLike(obj, o) {
+		prop := a.text(a.child(n, k.fProperty))
+		if string(prop) == "constructor" && a.isFunctionLike(obj, o) {
 			return "Function"
 		}
 		if o == "" {
 			o = "?"
 		}
-		return o + "." + prop
+		return o + "." + string(prop)
 	case k.subscript:
 		obj := a.child(n, k.fObject)
 		o := a.jsName(obj, depth+1)

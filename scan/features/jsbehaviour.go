@@ -90,8 +90,8 @@ func (a *analysis) jsAssign(n int32) {
 	if left < 0 || right < 0 || (a.kind(left) != k.member && a.kind(left) != k.subscript) {
 		return
 	}
-	if prop := a.methodName(left); hookProps[prop] || bytes.Contains(a.text(left), []byte("solana")) ||
-		bytes.Contains(a.text(left), []byte("phantom")) || a.kind(left) == k.subscript && prop == "" {
+	if prop := a.memberProp(left); hookProps[string(prop)] || bytes.Contains(a.text(left), []byte("solana")) ||
+		bytes.Contains(a.text(left), []byte("phantom")) || a.kind(left) == k.subscript && prop == nil {
 		if q := a.jsName(left, 0); hookTarget(q) && !a.polyfill(n, left, right, lastSeg(q)) {
 			a.emit("browser.hook", n)
 		}

@@ -87,7 +87,7 @@ func (a *analysis) evalPayload(n, arg int32, decodedSeen bool) {
 	}
 	switch a.kind(arg) {
 	case a.k.identifier:
-		if _, ok := a.consts[string(a.text(arg))]; !ok {
+		if v, ok := a.consts[string(a.text(arg))]; !ok || v < 0 {
 			return
 		}
 	case a.k.number, a.k.this, jx.funcExpr, jx.arrowFunc, jx.object:

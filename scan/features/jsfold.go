@@ -120,16 +120,8 @@ func (a *analysis) jsCollect() {
 	}
 	k := a.k
 	nodes := a.tree.nodes
-	var reassigned map[string]bool
-	mark := func(n int32) {
-		if a.kind(n) != k.identifier {
-			return
-		}
-		if reassigned == nil {
-			reassigned = map[string]bool{}
-		}
-		reassigned[string(a.text(n))] = true
-	}
+	// Declarations first (assignments may come before a hoisted var), then
+	// whatever is written again loses its constant value (-1).
 	for i := range nodes {
 		n := int32(i)
 		switch nodes[i].kind {
@@ -138,40 +130,100 @@ func (a *analysis) jsCollect() {
 			if a.kind(name) != k.identifier {
 				continue
 			}
-			id := string(a.text(name))
-			if _, dup := a.consts[id]; dup || value < 0 {
-				mark(name)
+			t := a.text(name)
+			if _, dup := a.consts[string(t)]; dup {
+				a.consts[string(t)] = -1
 				continue
 			}
+			if value < 0 || !a.mayFold(value) {
+				continue // never folds (flow-insensitive: a later declaration may still register)
+			}
+			id := string(t)
 			a.consts[id] = value
 			if a.isCreateScript(value) {
 				a.scriptVars[id] = true
 			}
-		case k.assignExpr:
-			left := a.child(n, k.fLeft)
-			mark(left)
-			if a.kind(left) == k.identifier && a.isCreateScript(a.child(n, k.fRight)) {
-				a.scriptVars[string(a.text(left))] = true
-			}
-		case jx.augAssign:
-			mark(a.child(n, k.fLeft))
-		case jx.update:
-			mark(a.child(n, jx.fArgument))
 		case k.identifier:
 			if t := a.text(n); len(t) >= 5 && t[0] == '_' && t[1] == '0' && (t[2] == 'x' || t[2] == 'X') && isHexString(t[3:]) {
 				a.obfIdents++
 			}
 		case k.call:
-			if !a.rotated && a.methodName(a.child(n, k.fFunction)) == "push" {
-				if arg := a.first(a.child(n, k.fArguments)); a.kind(arg) == k.call && a.methodName(a.child(arg, k.fFunction)) == "shift" {
+			if !a.rotated && a.isMethod(a.child(n, k.fFunction), "push") {
+				if arg := a.first(a.child(n, k.fArguments)); a.kind(arg) == k.call && a.isMethod(a.child(arg, k.fFunction), "shift") {
 					a.rotated = true
 				}
 			}
 		}
 	}
-	for id := range reassigned {
-		delete(a.consts, id)
+	unset := func(n int32) {
+		if a.kind(n) == k.identifier {
+			if _, ok := a.consts[string(a.text(n))]; ok {
+				a.consts[string(a.text(n))] = -1
+			}
+		}
 	}
+	for i := range nodes {
+		n := int32(i)
+		switch nodes[i].kind {
+		case k.varDeclarator:
+			if a.child(n, k.fValue) < 0 {
+				unset(a.child(n, k.fName))
+			}
+		case k.assignExpr:
+			left := a.child(n, k.fLeft)
+			unset(left)
+			if a.kind(left) == k.identifier && a.isCreateScript(a.child(n, k.fRight)) {
+				a.scriptVars[string(a.text(left))] = true
+			}
+		case jx.augAssign:
+			unset(a.child(n, k.fLeft))
+		case jx.update:
+			unset(a.child(n, jx.fArgument))
+		}
+	}
+}
+
+// mayFold is a cheap syntactic filter for values worth remembering as
+// constants: literals, operators, arrays, member reads and calls with a
+// literal first argument (or none).
+func (a *analysis) mayFold(v int32) bool {
+	k := a.k
+	switch a.kind(v) {
+	case k.str, k.templateString, k.number, k.binary, k.array, k.paren, k.subscript, k.identifier, jx.unary, k.member:
+		return true
+	case k.call, k.newExpr:
+		args := a.child(v, k.fArguments)
+		switch a.kind(a.first(args)) {
+		case k.str, k.templateString, k.number, k.binary, k.array, k.call, k.identifier, k.spread, 0xFFFE:
+			return true
+		}
+	}
+	return false
+}
+
+// memberProp returns the property text of a member expression, or the raw
+// content of a subscript's string-literal index (escapes not decoded).
+func (a *analysis) memberProp(n int32) []byte {
+	switch a.kind(n) {
+	case a.k.member:
+		return a.text(a.child(n, a.k.fProperty))
+	case a.k.subscript:
+		if idx := a.child(n, a.k.fIndex); a.kind(idx) == a.k.str {
+			if t := a.text(idx); len(t) >= 2 {
+				return t[1 : len(t)-1]
+			}
+		}
+	}
+	return nil
+}
+
+// isMethod reports whether a member or constant-subscript callee names
+// method m, without allocating for member callees.
+func (a *analysis) isMethod(fn int32, m string) bool {
+	if a.kind(fn) == a.k.member {
+		return string(a.text(a.child(fn, a.k.fProperty))) == m
+	}
+	return a.methodName(fn) == m
 }
 
 // methodName is the property a member or constant subscript callee names.
@@ -195,7 +247,7 @@ func (a *analysis) isCreateScript(n int32) bool {
 		return false
 	}
 	fn := a.child(n, a.k.fFunction)
-	if a.methodName(fn) != "createElement" {
+	if !a.isMethod(fn, "createElement") {
 		return false
 	}
 	s, ok := a.jsFold(a.first(a.child(n, a.k.fArguments)))
@@ -210,7 +262,7 @@ func (a *analysis) jsFold(n int32) (string, bool) {
 	}
 	switch a.kind(n) {
 	case a.k.identifier:
-		if _, ok := a.consts[string(a.text(n))]; !ok {
+		if v, ok := a.consts[string(a.text(n))]; !ok || v < 0 {
 			return "", false // the common case: a plain variable
 		}
 	case a.k.number, a.k.this:
@@ -307,7 +359,7 @@ func (f *jsFolder) eval(n int32, depth int) (jsVal, bool) {
 				return f.env[i].v, true
 			}
 		}
-		if v, ok := a.consts[string(name)]; ok {
+		if v, ok := a.consts[string(name)]; ok && v >= 0 {
 			if f.payload {
 				return f.eval(v, depth+1)
 			}
