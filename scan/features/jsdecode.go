@@ -87,8 +87,8 @@ func (a *analysis) evalPayload(n, arg int32, decodedSeen bool) {
 	}
 	switch a.kind(arg) {
 	case a.k.identifier:
-		if v, ok := a.consts[string(a.text(arg))]; !ok || v < 0 {
-			return
+		if _, ok := a.consts[string(a.text(arg))]; !ok {
+			return // never bound to a foldable value (-1 entries may be decoding loops)
 		}
 	case a.k.number, a.k.this, jx.funcExpr, jx.arrowFunc, jx.object:
 		return

@@ -19,8 +19,9 @@ import (
 // and bitwise arithmetic, String.fromCharCode (also through .apply/.call),
 // atob, Buffer.from(…).toString(…), decodeURIComponent/unescape, parseInt,
 // the usual string and array methods (split, reverse, join, map with a
-// one-expression callback, slice, replace, charCodeAt, …), and identifiers
-// bound once to such an expression. Evaluation is bounded in steps, nesting
+// one-expression callback, slice, replace, charCodeAt, …), identifiers
+// bound once to such an expression and, for code reaching eval, strings
+// built by a counting loop (r += String.fromCharCode(a[i] ^ k)). Evaluation is bounded in steps, nesting
 // and result size, so hostile input costs little.
 
 // jsKinds are JavaScript node kinds and fields that only the JavaScript
@@ -30,7 +31,9 @@ type jsKinds struct {
 	regexFlags, escapeSeq, stringFragment, templateSubst, funcExpr, arrowFunc, array, object, pair, callExpr, member,
 	subscript, identifier, str, templateString, newExpr, elseClause uint16
 
-	fParameter, fParameters, fCondition, fArgument, fConsequence, fFlags, fPattern uint16
+	forStmt uint16
+
+	fParameter, fParameters, fCondition, fArgument, fConsequence, fFlags, fPattern, fInitializer, fIncrement uint16
 }
 
 var jx = func() jsKinds {
@@ -52,7 +55,8 @@ var jx = func() jsKinds {
 		array: kind("array"), object: kind("object"), pair: kind("pair"), callExpr: kind("call_expression"),
 		member: kind("member_expression"), subscript: kind("subscript_expression"), identifier: kind("identifier"),
 		str: kind("string"), templateString: kind("template_string"), newExpr: kind("new_expression"),
-		elseClause: kind("else_clause"),
+		elseClause: kind("else_clause"), forStmt: kind("for_statement"),
+		fInitializer: field("initializer"), fIncrement: field("increment"),
 		fParameter: field("parameter"), fParameters: field("parameters"), fCondition: field("condition"),
 		fArgument: field("argument"), fConsequence: field("consequence"), fFlags: field("flags"), fPattern: field("pattern"),
 	}
@@ -99,6 +103,7 @@ type jsState struct {
 	nest       int             // nesting of decoded-payload analyses
 	decodes    int             // payloads analysed in this file
 	pools      int             // string pools examined in this file
+	accums     int             // accumulation loops examined in this file
 }
 
 func (s *jsState) jsReset() {
@@ -106,7 +111,7 @@ func (s *jsState) jsReset() {
 	clear(s.constVals)
 	clear(s.scriptVars)
 	s.constDepth = 0
-	s.rotated, s.obfIdents, s.nest, s.decodes, s.pools = false, 0, 0, 0, 0
+	s.rotated, s.obfIdents, s.nest, s.decodes, s.pools, s.accums = false, 0, 0, 0, 0, 0
 }
 
 // jsCollect is the first pre-pass over a JavaScript file: identifiers bound
@@ -370,6 +375,11 @@ func (f *jsFolder) eval(n int32, depth int) (jsVal, bool) {
 			}
 			return c.v, c.ok
 		}
+		if f.payload {
+			if v, ok := f.accumulate(name, depth); ok {
+				return v, true
+			}
+		}
 	case k.array:
 		var out []jsVal
 		for c := a.tree.nodes[n].first; c >= 0; c = a.tree.nodes[c].next {
@@ -423,6 +433,140 @@ func (f *jsFolder) eval(n int32, depth int) (jsVal, bool) {
 		return strVal(""), true
 	}
 	return jsVal{}, false
+}
+
+// maxAccums bounds the accumulation loops examined per file (each costs a
+// scan of the file's nodes).
+const maxAccums = 8
+
+// accumulate evaluates a string built by the decoding-loop idiom
+//
+//	let r = ''; for (let i = 0; i < a.length; i++) r += f(a[i], i);
+//
+// name must be declared once, changed only by that one += inside a for loop
+// with a counting header (i = n; i < m or i <= m; i++), and the loop's
+// bounds and appended expression must fold.
+func (f *jsFolder) accumulate(name []byte, depth int) (jsVal, bool) {
+	a := f.a
+	k := a.k
+	if a.accums >= maxAccums {
+		return jsVal{}, false
+	}
+	a.accums++
+	is := func(n int32) bool { return a.kind(n) == k.identifier && string(a.text(n)) == string(name) }
+	decl, aug := int32(-1), int32(-1)
+	for i := range a.tree.nodes {
+		n := int32(i)
+		switch a.tree.nodes[i].kind {
+		case k.varDeclarator:
+			if is(a.child(n, k.fName)) {
+				if decl >= 0 {
+					return jsVal{}, false
+				}
+				decl = n
+			}
+		case k.assignExpr:
+			if is(a.child(n, k.fLeft)) {
+				return jsVal{}, false
+			}
+		case jx.update:
+			if is(a.child(n, jx.fArgument)) {
+				return jsVal{}, false
+			}
+		case jx.augAssign:
+			if is(a.child(n, k.fLeft)) {
+				if aug >= 0 {
+					return jsVal{}, false
+				}
+				aug = n
+			}
+		}
+	}
+	if decl < 0 || aug < 0 || a.tree.nodes[aug].start < a.tree.nodes[decl].end {
+		return jsVal{}, false
+	}
+	left, right := a.child(aug, k.fLeft), a.child(aug, k.fRight)
+	if right < 0 || a.op(left, right) != "+=" {
+		return jsVal{}, false
+	}
+	init, ok := f.eval(a.child(decl, k.fValue), depth+1)
+	if !ok || init.k != jvStr {
+		return jsVal{}, false
+	}
+	loop := a.parent(aug)
+	for loop >= 0 && a.kind(loop) != jx.forStmt {
+		switch a.kind(loop) {
+		case k.funcDecl, k.funcExpr, k.arrowFunc, k.methodDef, k.program:
+			return jsVal{}, false
+		}
+		loop = a.parent(loop)
+	}
+	if loop < 0 {
+		return jsVal{}, false
+	}
+	counter, from, to, ok := f.countingLoop(loop, depth)
+	if !ok || to-from > maxFoldArray {
+		return jsVal{}, false
+	}
+	var b strings.Builder
+	b.WriteString(init.s)
+	saved := len(f.env)
+	defer func() { f.env = f.env[:saved] }()
+	for i := from; i < to; i++ {
+		f.env = append(f.env[:saved], jsBinding{counter, numVal(float64(i))})
+		v, ok := f.eval(right, depth+1)
+		if !ok {
+			return jsVal{}, false
+		}
+		s, ok := v.toString()
+		if !ok || b.Len()+len(s) > f.maxLen {
+			return jsVal{}, false
+		}
+		b.WriteString(s)
+	}
+	f.decoded = true
+	return strVal(b.String()), true
+}
+
+// countingLoop reads a for header `i = from; i < to (or <=); i++ (or ++i,
+// i += 1)` and returns the counter and the half-open range it covers.
+func (f *jsFolder) countingLoop(loop int32, depth int) (string, int, int, bool) {
+	a := f.a
+	k := a.k
+	init := a.child(loop, jx.fInitializer)
+	if a.kind(init) != jx.lexicalDecl && a.kind(init) != jx.varDecl {
+		return "", 0, 0, false
+	}
+	d := a.first(init)
+	if a.kind(d) != k.varDeclarator || a.nth(init, 1) >= 0 || a.kind(a.child(d, k.fName)) != k.identifier {
+		return "", 0, 0, false
+	}
+	counter := string(a.text(a.child(d, k.fName)))
+	start, ok := f.eval(a.child(d, k.fValue), depth+1)
+	if !ok || start.k != jvNum {
+		return "", 0, 0, false
+	}
+	cond := a.child(loop, jx.fCondition)
+	if a.kind(cond) != k.binary || string(a.text(a.child(cond, k.fLeft))) != counter {
+		return "", 0, 0, false
+	}
+	op := a.op(a.child(cond, k.fLeft), a.child(cond, k.fRight))
+	end, ok := f.eval(a.child(cond, k.fRight), depth+1)
+	if !ok || end.k != jvNum || (op != "<" && op != "<=") {
+		return "", 0, 0, false
+	}
+	inc := strings.ReplaceAll(string(a.text(a.child(loop, jx.fIncrement))), " ", "")
+	if inc != counter+"++" && inc != "++"+counter && inc != counter+"+=1" {
+		return "", 0, 0, false
+	}
+	from, to := int(start.n), int(end.n)
+	if op == "<=" {
+		to++
+	}
+	if from < 0 || to < from {
+		return "", 0, 0, false
+	}
+	return counter, from, to, true
 }
 
 // constVal is the memoised value of a constant identifier.
