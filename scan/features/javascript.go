@@ -500,12 +500,19 @@ func (a *analysis) jsCall(n int32) {
 	q := a.jsName(fn, 0)
 	last := lastSeg(q)
 	toks := lookupCall(jsExact, jsRoots, jsAny, q)
-	codeArgs := args
+	codeArg := int32(-1) // the argument holding code, for evaluating calls
 	if toks == nil && (last == "call" || last == "apply") {
 		// f.call(this, …) and f.apply(this, [...]) run f.
 		q = strings.TrimSuffix(strings.TrimSuffix(q, ".call"), ".apply")
 		toks = lookupCall(jsExact, jsRoots, jsAny, q)
-		codeArgs = -1
+		if last == "call" && a.kind(args) == k.args && a.nth(args, 1) >= 0 {
+			codeArg = a.evalCodeArg(q, args)
+			if !isFunctionCtor(q) {
+				codeArg = a.nth(args, 1)
+			}
+		}
+	} else if a.kind(args) == k.args {
+		codeArg = a.evalCodeArg(q, args)
 	}
 	if has(toks, "eval.call") && isFunctionCtor(q) && a.jsImportShim(args) {
 		toks = []string{"import.dynamic"}
@@ -540,9 +547,7 @@ func (a *analysis) jsCall(n int32) {
 		if decoded {
 			a.emit("eval.decoded", n)
 		}
-		if codeArgs >= 0 {
-			a.evalPayload(n, a.evalCodeArg(q, codeArgs), decoded)
-		}
+		a.evalPayload(n, codeArg, decoded)
 	}
 	a.walkArgs(args, true)
 	a.callLocal(fn, args, n)

@@ -252,6 +252,8 @@ func TestJSDecodedPayload(t *testing.T) {
 			[]ev{{"eval.decoded", 6}, {"process.call", 6}, {"net.call", 6}}, nil},
 		{"loop with a second writer", "const data = [" + charCodes(payload, 0x5a) + "];\nlet out = '';\nfor (let i = 0; i < data.length; i++) out += String.fromCharCode(data[i] ^ 0x5a);\nout = x;\neval(out);\n",
 			nil, []string{"process.call"}},
+		{"eval.call", "eval.call(null, atob('" + b64(payload) + "'));\n",
+			[]ev{{"eval.decoded", 1}, {"process.call", 1}}, nil},
 		{"plain literal", "eval(\"require('fs').readFileSync('/etc/passwd')\");\n",
 			[]ev{{"eval.call", 1}, {"fs.read", 1}}, []string{"eval.decoded"}},
 		{"two levels", "eval(atob('" + b64("eval(atob('"+b64("require('os').hostname()")+"'))") + "'));\n",
