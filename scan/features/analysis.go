@@ -64,6 +64,8 @@ type analysis struct {
 	hex0x      int
 	lower      []byte // scratch
 	skip       map[int32]struct{}
+
+	jsState
 }
 
 var analysisPool = sync.Pool{New: func() any {
@@ -110,6 +112,8 @@ func putAnalysis(a *analysis) {
 	a.fileItems = a.fileItems[:0]
 	a.imports = nil // handed to the caller
 	a.cur, a.depth, a.hex0x = 0, 0, 0
+	a.ctx = nil
+	a.jsReset()
 	a.lang, a.k, a.src, a.path = nil, nil, nil, ""
 	if cap(a.tree.nodes) > 1<<16 { // do not pin large buffers (2 MiB and up)
 		a.tree = flatTree{}
@@ -129,6 +133,7 @@ func (a *analysis) run(ctx context.Context) error {
 	a.newUnit(0) // the module
 	switch a.lang.id {
 	case langJS:
+		a.jsCollect()
 		a.jsDeclare()
 	case langPython:
 		a.pyDeclare()

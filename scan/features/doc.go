@@ -42,4 +42,12 @@
 // Aliases are resolved cheaply and flow-insensitively (imports, require,
 // destructuring, simple assignments, values returned by module calls), and
 // computed names are constant-folded when they are concatenations of literals.
+// JavaScript folding goes further (jsfold.go): escapes, templates,
+// String.fromCharCode, atob, Buffer.from, URI decoding, split/reverse/join,
+// XOR maps and identifiers bound once are evaluated within step and size
+// bounds, so g['ev'+'al'], require(atob(…)) and []['constructor']['constructor']
+// resolve like their plain forms. Code that such folding decodes and hands to
+// eval, Function or vm is parsed and analysed in turn (two levels at most),
+// its events placed at the evaluating call; the string pools of
+// obfuscator.io-style output are decoded and stand for every access to them.
 package features

@@ -5,10 +5,23 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
-func FuzzExtractJS(f *testing.F) { fuzzExtract(f, "pkg/index.js", jsTokenCases, "js") }
+func FuzzExtractJS(f *testing.F) {
+	cases := slices.Clone(jsTokenCases)
+	for _, c := range jsFoldCases() {
+		for _, src := range c.forms {
+			cases = append(cases, tokenCase{c.token, "fold", src})
+		}
+	}
+	for _, c := range jsNewTokenCases {
+		cases = append(cases, tokenCase{c.token, c.name, c.src})
+	}
+	cases = append(cases, tokenCase{"process.call", "pool", obfuscatorPool(obfB64, "child_process", "exec", "log", "id", "x")})
+	fuzzExtract(f, "pkg/index.js", cases, "js")
+}
 
 func FuzzExtractPython(f *testing.F) { fuzzExtract(f, "pkg/setup.py", pyTokenCases, "py") }
 

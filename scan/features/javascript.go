@@ -182,14 +182,23 @@ func (a *analysis) jsName(n int32, depth int) string {
 	case k.this:
 		return "this"
 	case k.member:
-		o := a.jsName(a.child(n, k.fObject), depth+1)
+		obj := a.child(n, k.fObject)
+		o := a.jsName(obj, depth+1)
+		prop := a.text(a.child(n, k.fProperty))
+		if string(prop) == "constructor" && a.isFunctionLike(obj, o) {
+			return "Function"
+		}
 		if o == "" {
 			o = "?"
 		}
-		return o + "." + string(a.text(a.child(n, k.fProperty)))
+		return o + "." + string(prop)
 	case k.subscript:
-		o := a.jsName(a.child(n, k.fObject), depth+1)
-		if s, ok := a.fold(a.child(n, k.fIndex)); ok && s != "" && len(s) < 64 {
+		obj := a.child(n, k.fObject)
+		o := a.jsName(obj, depth+1)
+		if s, ok := a.jsFold(a.child(n, k.fIndex)); ok && s != "" && len(s) < 64 {
+			if s == "constructor" && a.isFunctionLike(obj, o) {
+				return "Function"
+			}
 			if o == "" {
 				o = "?"
 			}
@@ -208,6 +217,9 @@ func (a *analysis) jsName(n int32, depth int) string {
 			return jsModule(spec)
 		}
 		q := a.jsName(fn, depth+1)
+		if a.returnsGlobal(fn, q) {
+			return "globalThis"
+		}
 		if r := rootSeg(q); knownJS[r] && r != "String" && r != "JSON" && r != "Object" {
 			return r
 		}
@@ -245,18 +257,20 @@ func (a *analysis) jsRequireSpec(fn, n int32) (string, bool) {
 			return "", false
 		}
 	case k.member:
-		if string(a.text(a.child(fn, k.fProperty))) != "require" {
+		if p := string(a.text(a.child(fn, k.fProperty))); p != "require" && p != "_load" {
 			return "", false
 		}
+	case k.subscript, k.paren:
 	default:
 		return "", false
 	}
 	switch a.jsName(fn, 1) {
-	case "require", "module.require", "process.mainModule.require", "globalThis.require", "global.require":
+	case "require", "module.require", "process.mainModule.require", "globalThis.require", "global.require",
+		"module.constructor._load", "process.mainModule.constructor._load", "globalThis.process.mainModule.require":
 	default:
 		return "", false
 	}
-	spec, _ := a.fold(a.first(a.child(n, k.fArguments)))
+	spec, _ := a.jsFold(a.first(a.child(n, k.fArguments)))
 	return spec, true
 }
 
@@ -318,6 +332,13 @@ func (a *analysis) jsVisit(n int32) {
 		}
 	case k.array:
 		a.charcodeArray(n)
+		a.jsPool(n)
+		a.walkChildren(n)
+	case k.assignExpr:
+		a.jsAssign(n)
+		a.walkChildren(n)
+	case k.object:
+		a.jsObject(n)
 		a.walkChildren(n)
 	case k.binary:
 		a.charcodeChain(n)
@@ -385,7 +406,16 @@ func secretName(name []byte) bool {
 // isProcessEnv reports whether n is the expression process.env.
 func (a *analysis) isProcessEnv(n int32) bool {
 	k := a.k
-	if a.kind(n) != k.member || string(a.text(a.child(n, k.fProperty))) != "env" {
+	switch a.kind(n) {
+	case k.member:
+		if string(a.text(a.child(n, k.fProperty))) != "env" {
+			return false
+		}
+	case k.subscript: // process['e'+'nv']
+		if s, ok := a.jsFold(a.child(n, k.fIndex)); !ok || s != "env" {
+			return false
+		}
+	default:
 		return false
 	}
 	obj := a.child(n, k.fObject)
@@ -407,23 +437,33 @@ func (a *analysis) jsMember(n int32) {
 		return
 	}
 	if a.isProcessEnv(n) {
-		p := a.parent(n)
-		switch {
-		case a.kind(p) == k.pair && string(a.text(a.child(p, k.fKey))) == "env":
-		case a.kind(p) == k.assignExpr && a.child(p, k.fLeft) == n:
-		default:
-			a.emit("env.read.all", n)
-		}
+		a.envWhole(n)
 		return
 	}
 	a.walk(obj)
 }
 
+// envWhole handles process.env used as a whole.
+func (a *analysis) envWhole(n int32) {
+	k := a.k
+	p := a.parent(n)
+	switch {
+	case a.kind(p) == k.pair && string(a.text(a.child(p, k.fKey))) == "env":
+	case a.kind(p) == k.assignExpr && a.child(p, k.fLeft) == n:
+	default:
+		a.emit("env.read.all", n)
+	}
+}
+
 func (a *analysis) jsSubscript(n int32) {
 	k := a.k
 	obj, idx := a.child(n, k.fObject), a.child(n, k.fIndex)
+	if a.isProcessEnv(n) {
+		a.envWhole(n)
+		return
+	}
 	if a.isProcessEnv(obj) {
-		if s, ok := a.fold(idx); ok {
+		if s, ok := a.jsFold(idx); ok {
 			a.envRead([]byte(s), n)
 		} else {
 			a.emit("env.read", n)
@@ -432,7 +472,7 @@ func (a *analysis) jsSubscript(n int32) {
 		return
 	}
 	if a.kind(obj) == k.identifier && jsGlobalObjects[a.jsName(obj, 1)] {
-		if _, ok := a.fold(idx); !ok {
+		if _, ok := a.jsFold(idx); !ok {
 			a.emit("import.dynamic", n)
 		}
 	}
@@ -460,9 +500,27 @@ func (a *analysis) jsCall(n int32) {
 	q := a.jsName(fn, 0)
 	last := lastSeg(q)
 	toks := lookupCall(jsExact, jsRoots, jsAny, q)
+	codeArg := int32(-1) // the argument holding code, for evaluating calls
+	if toks == nil && (last == "call" || last == "apply") {
+		// f.call(this, …) and f.apply(this, [...]) run f.
+		q = strings.TrimSuffix(strings.TrimSuffix(q, ".call"), ".apply")
+		toks = lookupCall(jsExact, jsRoots, jsAny, q)
+		if last == "call" && a.kind(args) == k.args && a.nth(args, 1) >= 0 {
+			codeArg = a.evalCodeArg(q, args)
+			if !isFunctionCtor(q) {
+				codeArg = a.nth(args, 1)
+			}
+		}
+	} else if a.kind(args) == k.args {
+		codeArg = a.evalCodeArg(q, args)
+	}
+	if has(toks, "eval.call") && isFunctionCtor(q) && a.jsImportShim(args) {
+		toks = []string{"import.dynamic"}
+	}
 	for _, t := range toks {
 		a.emit(t, n)
 	}
+	a.jsCallBehaviour(n, q, toks, args)
 	switch {
 	case last == "from" && rootSeg(q) == "Buffer":
 		if enc, ok := a.fold(a.nth(args, 1)); ok && isBinaryEncoding(enc) {
@@ -484,8 +542,12 @@ func (a *analysis) jsCall(n int32) {
 	if has(toks, "process.call") && a.hasDetachedOption(args) {
 		a.emit("process.detached", n)
 	}
-	if has(toks, "eval.call") && a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes") {
-		a.emit("eval.decoded", n)
+	if has(toks, "eval.call") {
+		decoded := a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes")
+		if decoded {
+			a.emit("eval.decoded", n)
+		}
+		a.evalPayload(n, codeArg, decoded)
 	}
 	a.walkArgs(args, true)
 	a.callLocal(fn, args, n)
@@ -499,11 +561,20 @@ func (a *analysis) jsNew(n int32) {
 	a.walkArgs(args, false)
 	q := a.jsName(ctor, 0)
 	toks := lookupCall(jsExact, jsRoots, jsAny, q)
+	if has(toks, "eval.call") && isFunctionCtor(q) && a.jsImportShim(args) {
+		toks = []string{"import.dynamic"}
+	}
 	for _, t := range toks {
 		a.emit(t, n)
 	}
-	if has(toks, "eval.call") && a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes") {
-		a.emit("eval.decoded", n)
+	if has(toks, "eval.call") {
+		decoded := a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes")
+		if decoded {
+			a.emit("eval.decoded", n)
+		}
+		if args >= 0 && a.kind(args) == k.args {
+			a.evalPayload(n, a.evalCodeArg(q, args), decoded)
+		}
 	}
 	a.walkArgs(args, true)
 	a.callLocal(ctor, args, n)

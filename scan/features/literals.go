@@ -2,7 +2,6 @@ package features
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -62,6 +61,7 @@ func (a *analysis) literal(s, raw []byte, n int32) {
 	if containsAny(low, persistenceLower) || isComponent(low, ".profile") {
 		a.emit("persistence", n)
 	}
+	a.walletAndPublish(s, low, n)
 	a.shell(low, n)
 }
 
@@ -272,112 +272,4 @@ func isBase64(s []byte) bool {
 		}
 	}
 	return upper && lower && digit
-}
-
-// isWalletAddress reports whether s is a cryptocurrency address: an
-// Ethereum-style 0x address (40 hex digits, not a low-entropy constant such
-// as the zero address), a bech32/bech32m segwit address (bc1, ltc1) with a
-// valid checksum, or a Base58Check address (Bitcoin 1…/3…, Litecoin L…/M…,
-// Dogecoin D…, TRON T…) whose checksum and version byte match. The
-// checksums keep hex digests and random base64/base58-looking text out.
-func isWalletAddress(s string) bool {
-	switch {
-	case len(s) == 42 && (strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X")):
-		return isEthAddress(s[2:])
-	case len(s) >= 14 && len(s) <= 90 && (strings.HasPrefix(strings.ToLower(s), "bc1") || strings.HasPrefix(strings.ToLower(s), "ltc1")):
-		return isBech32(s)
-	case len(s) >= 26 && len(s) <= 35:
-		return isBase58Check(s)
-	}
-	return false
-}
-
-func isEthAddress(h string) bool {
-	distinct := map[byte]bool{}
-	for i := range len(h) {
-		if !isHex(h[i]) {
-			return false
-		}
-		distinct[h[i]|0x20] = true
-	}
-	return len(distinct) >= 8
-}
-
-const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-// isBech32 validates a segwit address's bech32 (BIP 173) or bech32m
-// (BIP 350) checksum.
-func isBech32(s string) bool {
-	if strings.ToLower(s) != s && strings.ToUpper(s) != s {
-		return false
-	}
-	s = strings.ToLower(s)
-	sep := strings.LastIndexByte(s, '1')
-	if sep < 1 || len(s)-sep-1 < 7 {
-		return false
-	}
-	hrp, data := s[:sep], s[sep+1:]
-	values := make([]byte, 0, 2*len(hrp)+1+len(data))
-	for i := range len(hrp) {
-		values = append(values, hrp[i]>>5)
-	}
-	values = append(values, 0)
-	for i := range len(hrp) {
-		values = append(values, hrp[i]&31)
-	}
-	for i := range len(data) {
-		d := strings.IndexByte(bech32Charset, data[i])
-		if d < 0 {
-			return false
-		}
-		values = append(values, byte(d))
-	}
-	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	for _, v := range values {
-		top := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-		for i := range 5 {
-			if (top>>i)&1 == 1 {
-				chk ^= gen[i]
-			}
-		}
-	}
-	return chk == 1 || chk == 0x2bc830a3
-}
-
-const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-// base58Versions are the Base58Check version bytes of pay-to-pubkey-hash
-// and pay-to-script-hash addresses, by leading character.
-var base58Versions = map[byte][]byte{'1': {0x00}, '3': {0x05}, 'L': {0x30}, 'M': {0x32}, 'D': {0x1e}, 'T': {0x41}}
-
-func isBase58Check(s string) bool {
-	versions, ok := base58Versions[s[0]]
-	if !ok {
-		return false
-	}
-	// Decode into a 25-byte big-endian number: version, 20-byte hash, 4-byte checksum.
-	var out [25]byte
-	for i := range len(s) {
-		d := strings.IndexByte(base58Alphabet, s[i])
-		if d < 0 {
-			return false
-		}
-		carry := d
-		for j := len(out) - 1; j >= 0; j-- {
-			carry += 58 * int(out[j])
-			out[j] = byte(carry)
-			carry >>= 8
-		}
-		if carry != 0 {
-			return false
-		}
-	}
-	if !bytes.Contains(versions, out[:1]) {
-		return false
-	}
-	h := sha256.Sum256(out[:21])
-	h = sha256.Sum256(h[:])
-	return bytes.Equal(h[:4], out[21:])
 }

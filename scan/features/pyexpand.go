@@ -142,24 +142,9 @@ func (a *analysis) pyClassifyDecoded(q string, n int32) {
 		return
 	}
 	a.literal(v.b, v.b, n)
-	a.pyLiteralExtras(v.b, n)
 }
 
-// pyLiteralExtras emits the literal tokens added with detection v2:
-// wallet.address and publish.self.
-func (a *analysis) pyLiteralExtras(s []byte, n int32) {
-	if len(s) < 10 {
-		return
-	}
-	if len(s) <= 128 && isWalletAddress(string(bytes.TrimSpace(s))) {
-		a.emit("wallet.address", n)
-	}
-	if isPublishCommand(s) {
-		a.emit("publish.self", n)
-	}
-}
-
-var publishRE = regexp.MustCompile(`(?i)(?:^|[\s;&|("'])(?:twine\s+upload|(?:npm|pnpm|yarn)\s+(?:npm\s+)?publish)\b`)
+var pyPublishRE = regexp.MustCompile(`(?i)(?:^|[\s;&|("'])(?:twine\s+upload|(?:npm|pnpm|yarn)\s+(?:npm\s+)?publish)\b`)
 
 // isPublishCommand reports a command line that publishes a package
 // (twine upload, python -m twine upload, npm/pnpm/yarn publish).
@@ -167,7 +152,7 @@ func isPublishCommand(s []byte) bool {
 	if len(s) > 16<<10 {
 		s = s[:16<<10]
 	}
-	return (containsFoldASCII(s, "publish") || containsFoldASCII(s, "upload")) && publishRE.Match(s)
+	return (containsFoldASCII(s, "publish") || containsFoldASCII(s, "upload")) && pyPublishRE.Match(s)
 }
 
 // pyPublishArgs emits publish.self for a command given as an argument list

@@ -308,8 +308,8 @@ func TestIsWalletAddress(t *testing.T) {
 		{"aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3Q=", false},
 		{"", false},
 	} {
-		if got := isWalletAddress(tc.s); got != tc.want {
-			t.Errorf("isWalletAddress(%q) = %v, want %v", tc.s, got, tc.want)
+		if got := walletAddress([]byte(tc.s)); got != tc.want {
+			t.Errorf("walletAddress(%q) = %v, want %v", tc.s, got, tc.want)
 		}
 	}
 }
@@ -319,7 +319,7 @@ func FuzzIsWalletAddress(f *testing.F) {
 		"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "bc1", "1", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) { isWalletAddress(s) })
+	f.Fuzz(func(t *testing.T, s string) { walletAddress([]byte(s)) })
 }
 
 // TestPythonFoldBounds feeds the evaluator inputs that would be costly

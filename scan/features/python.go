@@ -196,7 +196,6 @@ func (a *analysis) pyVisit(n int32) {
 			s = raw
 		}
 		a.literal(s, raw, n)
-		a.pyLiteralExtras(s, n)
 		for c := nd.first; c >= 0; c = a.tree.nodes[c].next {
 			if a.kind(c) == k.interpolation {
 				a.walkChildren(c)

@@ -93,6 +93,11 @@ var jsTokenCases = []tokenCase{
 	{"persistence", "bashrc", `fs.appendFileSync(home + '/.bashrc', line);`},
 	{"persistence", "run key", `run('reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v x');`},
 	{"parse.error", "garbage", `)))) ]]] }}} ((( [[[ {{{ <<<< >>>> ;;; ::: ### @@@ %%% ^^^ ~~~ )))) ]]] }}}`},
+	{"browser.hook", "fetch override", `const orig = window.fetch; window.fetch = (...a) => orig(...a);`},
+	{"wallet.address", "bech32", `const to = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';`},
+	{"script.inject", "script src", `const s = document.createElement('script'); s.src = 'https://cdn.example.invalid/x.js';`},
+	{"publish.self", "npm publish", `require('child_process').execSync('npm publish');`},
+	{"fs.read.nonsource", "png", `const fs = require('fs'); fs.readFileSync(__dirname + '/logo.png');`},
 }
 
 var pyTokenCases = []tokenCase{
@@ -253,6 +258,8 @@ subprocess.run(['twine', 'upload', 'dist/*'])`},
 	{"fs.read.nonsource", "png", `data = open('assets/logo.png', 'rb').read()`},
 	{"fs.read.nonsource", "pkgutil", `import pkgutil
 blob = pkgutil.get_data(__name__, 'payload.bin')`},
+	{"wallet.address", "eth literal", `TO = "0xa54dca182530bb1d6d132cded6237b2ed91e3f72"`},
+	{"publish.self", "twine", `os.system("twine upload dist/*")`},
 }
 
 func numbers(n int) string {
@@ -323,14 +330,9 @@ func featureTokens() []string {
 // emits, in each language where the token applies.
 func TestTokenCoverage(t *testing.T) {
 	pythonOnly := map[string]bool{"setup.cmdclass": true, "setup.install_class": true}
-	// Detection v2 tokens: browser.hook and script.inject are JavaScript
-	// behaviours; the JavaScript cases of all five come with the JavaScript
-	// extractor's side of detection v2.
 	javaScriptOnly := map[string]bool{"browser.hook": true, "script.inject": true}
-	jsCasesElsewhere := map[string]bool{"browser.hook": true, "wallet.address": true, "script.inject": true,
-		"publish.self": true, "fs.read.nonsource": true}
 	for _, tok := range featureTokens() {
-		if !pythonOnly[tok] && !jsCasesElsewhere[tok] && !slices.ContainsFunc(jsTokenCases, func(c tokenCase) bool { return c.token == tok }) {
+		if !pythonOnly[tok] && !slices.ContainsFunc(jsTokenCases, func(c tokenCase) bool { return c.token == tok }) {
 			t.Errorf("no JavaScript case for %s", tok)
 		}
 		if !javaScriptOnly[tok] && !slices.ContainsFunc(pyTokenCases, func(c tokenCase) bool { return c.token == tok }) {
