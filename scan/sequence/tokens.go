@@ -56,7 +56,7 @@ var Tokens = []string{
 	"eval.decoded",        // evaluation of a decoded/decompressed payload
 	"import.dynamic",      // import of a computed module name (require(x), __import__(x), globalThis[x])
 	"persistence",         // persistence location (crontab, systemd, .bashrc/.profile, Run keys, Startup, LaunchAgents)
-	"file.truncated",      // the file exceeded the parse budget; only its head was analysed
+	"file.truncated",      // part of the file lay past the parse budget and was only lexically analysed
 	"parse.error",         // the file is mostly syntax errors (once per file)
 
 	// Manifest and structure (emitted by the scan package, except where noted).
@@ -72,4 +72,6 @@ var Tokens = []string{
 	"[INSTALL]",
 	"[IMPORT]",
 	"[OTHER]",
+
+	"install.unanalysed", // install-time code that could not be parsed (timed out): only lexically analysed, never taken as benign (scan)
 }
