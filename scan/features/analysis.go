@@ -180,12 +180,6 @@ func (a *analysis) fileEvent(tok string) {
 	a.fileItems = append(a.fileItems, item{tok: tok, row: -1, call: -1})
 }
 
-func (a *analysis) prependFileEvent(tok string) {
-	a.fileItems = append(a.fileItems, item{})
-	copy(a.fileItems[1:], a.fileItems)
-	a.fileItems[0] = item{tok: tok, row: -1, call: -1}
-}
-
 // emit records an event at node n in the current unit.
 func (a *analysis) emit(tok string, n int32) {
 	nd := &a.tree.nodes[n]
