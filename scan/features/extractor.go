@@ -27,7 +27,7 @@ const Version = "features/3"
 // Defaults for Options.
 const (
 	DefaultMaxParseBytes     = 1 << 20
-	DefaultMaxFileParseBytes = 2 << 20
+	DefaultMaxFileParseBytes = 1 << 20
 	DefaultParseTimeout      = 2 * time.Second
 )
 

@@ -127,7 +127,12 @@ func (x *lexicalAnalysis) jsModuleString(start, end, row int) {
 	if call {
 		p = skipSpaceBack(src, p-1)
 	}
-	kw, kwStart := identBefore(src, p)
+	w, kwStart := identBefore(src, p)
+	var kw string
+	switch string(w) {
+	case "require", "import", "from":
+		kw = string(w)
+	}
 	switch {
 	case call && (kw == "require" || kw == "import"):
 	case !call && (kw == "from" || kw == "import"):
@@ -143,14 +148,14 @@ func (x *lexicalAnalysis) jsModuleString(start, end, row int) {
 		}
 		b := skipSpaceBack(src, kwStart)
 		if b > 0 && src[b-1] == '=' && (b < 2 || !strings.ContainsRune("=!<>+-*/%&|^", rune(src[b-2]))) {
-			if name, _ := identBefore(src, skipSpaceBack(src, b-1)); name != "" {
-				x.alias(name, mod)
+			if name, _ := identBefore(src, skipSpaceBack(src, b-1)); len(name) > 0 {
+				x.alias(string(name), mod)
 			}
 		}
 	} else if kw == "from" {
 		// import NAME from 'm', import * as NAME from 'm'
-		if name, _ := identBefore(src, skipSpaceBack(src, kwStart)); name != "" && name != "import" {
-			x.alias(name, mod)
+		if name, _ := identBefore(src, skipSpaceBack(src, kwStart)); len(name) > 0 && string(name) != "import" {
+			x.alias(string(name), mod)
 		}
 	}
 }
@@ -202,7 +207,8 @@ func (x *lexicalAnalysis) code(start, end, row int) {
 		if !lexicalCallNames[string(last)] {
 			continue
 		}
-		if kw, _ := identBefore(src, skipSpaceBack(src, ns)); kw == "function" || kw == "def" || kw == "class" {
+		switch kw, _ := identBefore(src, skipSpaceBack(src, ns)); string(kw) {
+		case "function", "def", "class":
 			continue // a definition, not a call
 		}
 		var q string
@@ -342,13 +348,10 @@ func skipSpace(src []byte, p int) int {
 }
 
 // identBefore returns the identifier ending at p and its start.
-func identBefore(src []byte, p int) (string, int) {
+func identBefore(src []byte, p int) ([]byte, int) {
 	s := p
 	for s > 0 && p-s < 64 && isIdentByte(src[s-1]) {
 		s--
 	}
-	if s == p {
-		return "", p
-	}
-	return string(src[s:p]), s
+	return src[s:p], s
 }
