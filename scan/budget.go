@@ -106,14 +106,23 @@ func (c *markerCounter) Write(p []byte) (int, error) {
 
 // budgetJobs picks which extraction jobs fit the parse budget: entry points
 // (install-time, then import-time) first, then the rest by density of
-// suspicious markers, then smaller files first. Jobs left out are reported
-// as events of their file ("file.truncated" with line 0), so the model and
-// the report see that part of the package was not parsed.
-func budgetJobs(p *plan, budget int) (keep []bool, skipped []int) {
+// suspicious markers, then smaller files first. A job counts its size, or
+// fileCap when that is positive and smaller (the most of one file the
+// extractor parses). Jobs left out are analysed lexically when the
+// extractor can (LexicalExtractor), else reported as events of their file
+// ("file.truncated" with line 0), so the model and the report see that part
+// of the package was not parsed.
+func budgetJobs(p *plan, budget, fileCap int) (keep []bool, skipped []int) {
 	keep = make([]bool, len(p.jobs))
+	cost := func(j job) int {
+		if fileCap > 0 {
+			return min(j.size, fileCap)
+		}
+		return j.size
+	}
 	total := 0
 	for _, j := range p.jobs {
-		total += j.size
+		total += cost(j)
 	}
 	if budget <= 0 || total <= budget {
 		for i := range keep {
@@ -167,7 +176,7 @@ func budgetJobs(p *plan, budget int) (keep []bool, skipped []int) {
 	})
 	used := 0
 	for _, c := range cs {
-		n := p.jobs[c.i].size
+		n := cost(p.jobs[c.i])
 		if used+n <= budget || used == 0 {
 			keep[c.i] = true
 			used += n

@@ -15,7 +15,7 @@ func TestBudgetKeepsEntryPointsAndThePayload(t *testing.T) {
 	p.jobs = append(p.jobs, newJob("lib/a.js", benign), newJob("lib/b.js", benign),
 		newJob("lib/payload.js", []byte("const cp = require('child_process'); cp.exec(Buffer.from(process.env.X, 'base64').toString());\n")),
 		newJob("lib/c.js", benign), newJob("index.js", benign))
-	keep, skipped := budgetJobs(p, 250<<10)
+	keep, skipped := budgetJobs(p, 250<<10, 0)
 	if !keep[4] {
 		t.Error("the import-time entry point was dropped")
 	}
@@ -25,7 +25,7 @@ func TestBudgetKeepsEntryPointsAndThePayload(t *testing.T) {
 	if len(skipped) != 2 {
 		t.Errorf("skipped %v, want two of the plain library files", skipped)
 	}
-	keep, skipped = budgetJobs(p, -1)
+	keep, skipped = budgetJobs(p, -1, 0)
 	if len(skipped) != 0 || !keep[0] || !keep[3] {
 		t.Error("a negative budget must keep everything")
 	}

@@ -26,7 +26,7 @@ type plan struct {
 // job is one Extract call.
 type job struct {
 	path string // the path given to the extractor (its extension picks the language)
-	src  []byte // what the extractor gets: the whole file, or a head of it (see Scanner.observe)
+	src  []byte // what the extractor gets: the whole file
 	size int    // bytes of the file the parse budget counts (len(src) unless only a head is held)
 	hits int    // suspiciousMarkers occurrences in those bytes; -1: count them in src when needed
 }

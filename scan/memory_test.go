@@ -3,7 +3,6 @@ package scan_test
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -14,15 +13,15 @@ import (
 	"github.com/moatproject/moat/scan/sequence"
 )
 
-// headExtractor parses only the first max bytes of a file, as scan/features
-// does, and records the largest source it was handed. With announce set it
-// tells the scanner so (scan.HeadExtractor).
+// headExtractor parses only the first max bytes of a file and records the
+// largest source it was handed.
 type headExtractor struct {
 	fakeExtractor
 	max int
 
 	mu      sync.Mutex
 	largest int
+	lexical []string // files handed to ExtractLexical
 }
 
 func (h *headExtractor) Extract(ctx context.Context, p string, src []byte) (*sequence.FileEvents, error) {
@@ -40,9 +39,23 @@ func (h *headExtractor) Extract(ctx context.Context, p string, src []byte) (*seq
 	return fe, err
 }
 
-type announcingHeadExtractor struct{ *headExtractor }
+// lexicalExtractor is a headExtractor with a lexical pass
+// (scan.LexicalExtractor): the whole file, through the same rules.
+type lexicalExtractor struct{ *headExtractor }
 
-func (a announcingHeadExtractor) MaxParseBytes() int { return a.max }
+func (l lexicalExtractor) MaxParseBytes() int     { return l.max }
+func (l lexicalExtractor) MaxFileParseBytes() int { return l.max }
+
+func (l lexicalExtractor) ExtractLexical(ctx context.Context, p string, src []byte) (*sequence.FileEvents, error) {
+	l.mu.Lock()
+	l.lexical = append(l.lexical, p)
+	l.mu.Unlock()
+	fe, err := l.fakeExtractor.Extract(ctx, p, src)
+	if fe != nil {
+		fe.Truncated = true
+	}
+	return fe, err
+}
 
 // bigPackage is an npm package over the parse budget: an entry point
 // longer than the extractor's cap, library files, and a payload module whose
@@ -64,32 +77,37 @@ func bigPackage(t *testing.T) (string, []byte) {
 	return "big-1.0.0.tgz", tgz(t, "package/", files)
 }
 
-// A scanner that knows its extractor only parses heads keeps only heads,
-// and its report is the one it makes holding whole files: the parse budget
-// still ranks and counts whole files.
-func TestHeadsOnlyGiveTheSameReport(t *testing.T) {
+// The scanner hands extractors whole files, however long; an extractor with
+// a lexical pass gets the files the parse budget leaves out through it, so
+// their markers still reach the sequence.
+func TestWholeFilesAndLexicalPass(t *testing.T) {
 	fn, data := bigPackage(t)
 	const head = 64 << 10
 	opts := scan.Options{ParseBudget: 200 << 10}
 	plain := &headExtractor{max: head}
-	want := scan.New(plain, rules.New(), opts).Scan(context.Background(), scan.Input{Filename: fn, Data: data})
-	heads := &headExtractor{max: head}
-	got := scan.New(announcingHeadExtractor{heads}, rules.New(), opts).Scan(context.Background(), scan.Input{Filename: fn, Data: data})
-	if want.Error != "" || got.Error != "" {
-		t.Fatalf("errors: %q, %q", want.Error, got.Error)
-	}
-	want.DurationMS, got.DurationMS = 0, 0
-	if !reflect.DeepEqual(want, got) {
-		t.Errorf("reports differ:\nwhole files %+v\nheads       %+v", want, got)
+	r := scan.New(plain, rules.New(), opts).Scan(context.Background(), scan.Input{Filename: fn, Data: data})
+	if r.Error != "" {
+		t.Fatal(r.Error)
 	}
 	if plain.largest <= head+1 {
-		t.Fatalf("the test package has no file over the cap (largest %d)", plain.largest)
+		t.Fatalf("the extractor was handed at most %d bytes, not the whole of the largest file", plain.largest)
 	}
-	if heads.largest > head+1 {
-		t.Errorf("the extractor was handed %d bytes, more than its cap + 1", heads.largest)
+	if len(plain.lexical) != 0 {
+		t.Errorf("lexical pass without a LexicalExtractor: %v", plain.lexical)
 	}
-	if !strings.Contains(strings.Join(got.Sequence, " "), "file.truncated") {
-		t.Errorf("no file.truncated in %v", got.Sequence)
+	withLex := &headExtractor{max: head}
+	got := scan.New(lexicalExtractor{withLex}, rules.New(), opts).Scan(context.Background(), scan.Input{Filename: fn, Data: data})
+	if got.Error != "" {
+		t.Fatal(got.Error)
+	}
+	if len(withLex.lexical) == 0 {
+		t.Fatalf("no file went through the lexical pass")
+	}
+	// Every file is analysed: none is left with only its file.truncated marker.
+	for _, ev := range got.Events {
+		if ev.Token == "file.truncated" && ev.Line == 0 && strings.Contains(ev.Snippet, "not parsed") {
+			t.Errorf("%s skipped unanalysed", ev.File)
+		}
 	}
 }
 

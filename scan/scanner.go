@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +53,10 @@ const (
 	KindCanceled = "canceled" // the caller's context was cancelled
 	KindIO       = "io"       // a folder could not be read
 	KindInternal = "internal" // a bug: a panic or an unexpected stage error
+	// KindUnanalysed: install-time code could not be parsed (its parse
+	// timed out), so the scan cannot vouch for it; the report keeps its
+	// events, with "install.unanalysed" on each such file.
+	KindUnanalysed = "unanalysed"
 )
 
 // BatchScorer is implemented by classifiers that score many sequences at
@@ -78,8 +82,10 @@ type Options struct {
 	Vocab *sequence.Vocab
 	// MaxFindings caps Report.Findings (default 50).
 	MaxFindings int
-	// ParseBudget caps the source bytes extracted per scan (default
-	// DefaultParseBudget; negative: no cap). See budgetJobs for the order.
+	// ParseBudget caps the source bytes parsed per scan (default
+	// DefaultParseBudget; negative: no cap). See budgetJobs for the order;
+	// files left out are analysed lexically where the extractor can
+	// (LexicalExtractor).
 	ParseBudget int
 	// ParseInFlight bounds the source bytes handed to Extract and not yet
 	// done with, across all concurrent scans of this Scanner (default
@@ -102,12 +108,16 @@ type Options struct {
 	OnParse func(srcBytes int) (done func())
 }
 
-// HeadExtractor is implemented by extractors that only ever parse the first
-// MaxParseBytes bytes of a file (and mark a longer file truncated). The
-// scanner then keeps no more than MaxParseBytes+1 bytes of each source it
-// reads, whatever the file's size; the parse budget still counts whole files.
-type HeadExtractor interface {
+// LexicalExtractor is implemented by extractors that analyse every byte of a
+// file but parse at most MaxFileParseBytes of it, at most MaxParseBytes at
+// once, and analyse the rest lexically. The parse budget then counts no more
+// than MaxFileParseBytes of a file, ParseInFlight no more than MaxParseBytes,
+// and files the budget leaves out get ExtractLexical instead of nothing.
+type LexicalExtractor interface {
 	MaxParseBytes() int
+	MaxFileParseBytes() int
+	// ExtractLexical analyses a file without parsing it.
+	ExtractLexical(ctx context.Context, path string, src []byte) (*sequence.FileEvents, error)
 }
 
 // Scanner turns artifacts into Reports. It is safe for concurrent use.
@@ -118,7 +128,7 @@ type Scanner struct {
 	log  *slog.Logger
 	ver  string
 
-	head     int64               // bytes kept of a source file; 0: all (up to Limits.MaxFileBytes)
+	lex      LexicalExtractor    // nil: the extractor has no lexical pass
 	inFlight *semaphore.Weighted // source bytes in Extract; nil: unbounded
 }
 
@@ -151,10 +161,7 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 	if opts.ParseInFlight == 0 {
 		opts.ParseInFlight = DefaultParseInFlight
 	}
-	var head int64
-	if h, ok := ex.(HeadExtractor); ok && h.MaxParseBytes() > 0 {
-		head = int64(h.MaxParseBytes()) + 1 // one more, so the extractor still sees the file is longer
-	}
+	lex, _ := ex.(LexicalExtractor)
 	var inFlight *semaphore.Weighted
 	if opts.ParseInFlight > 0 {
 		inFlight = semaphore.NewWeighted(int64(opts.ParseInFlight))
@@ -174,7 +181,7 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 		log:  opts.Logger,
 		ver: fmt.Sprintf("%s+%s+seq/%dx%d+units/%d@%g+%s+%s+%s", version, ex.Version(),
 			seq.MaxTokens, seq.MaxRepeat, max(opts.MaxUnits, 0), opts.UnitThreshold, opts.Vocab.Version(), behaviour.Version, cl.Version()),
-		head:     head,
+		lex:      lex,
 		inFlight: inFlight,
 	}
 }
@@ -217,25 +224,10 @@ func (s *Scanner) ScanDirInput(ctx context.Context, dir string, hints Input) *Re
 	return r
 }
 
+// archiveOptions keeps whole files (up to Limits.MaxFileBytes): every byte
+// of a source is analysed (see LexicalExtractor), so none is dropped here.
 func (s *Scanner) archiveOptions() archive.Options {
-	return archive.Options{Limits: s.opts.Limits, Want: archive.WantSource, Observe: s.observe}
-}
-
-// observe keeps only the head the extractor parses of sources (and of the
-// extension-less scripts in bin folders) larger than that head, and counts
-// what the parse budget needs of the whole file while it is read. Other
-// files are kept whole: manifests and shell scripts are read to the end.
-func (s *Scanner) observe(p string, size int64) (io.Writer, int64) {
-	if s.head <= 0 || size <= s.head {
-		return nil, 0
-	}
-	switch base := path.Base(p); {
-	case isSource(p):
-	case path.Ext(p) == "" && base != "PKG-INFO" && base != "METADATA" && base != "RECORD":
-	default:
-		return nil, 0
-	}
-	return &markerCounter{}, s.head
+	return archive.Options{Limits: s.opts.Limits, Want: archive.WantSource}
 }
 
 func (s *Scanner) newReport(p string, in Input) *Report {
@@ -346,31 +338,54 @@ func (s *Scanner) pipeline(ctx context.Context, r *Report, in Input, read func()
 	p := newPlan(a, in)
 	r.Ecosystem, r.Name, r.Version = p.eco, p.name, p.version
 
-	files, err := s.extract(ctx, p)
+	files, unanalysed, err := s.extract(ctx, p)
 	if err != nil {
 		return err
 	}
 	seq := sequence.Build(p.pkg, files, s.opts.Sequence)
 	r.Sequence = seq.Tokens
 	r.Events = seq.Events
-	return s.decide(ctx, r, p.pkg, files, seq)
+	if err := s.decide(ctx, r, p.pkg, files, seq); err != nil {
+		return err
+	}
+	if len(unanalysed) > 0 && r.Verdict != VerdictMalicious {
+		// Code that runs at install time and could not be parsed is never
+		// taken as benign: the report is an error, which the policy's
+		// on_scan_error decides on (block by default).
+		r.Verdict = VerdictError
+		r.ErrorKind = KindUnanalysed
+		r.Error = "install-time code could not be analysed (parse timed out): " + strings.Join(unanalysed, ", ")
+		r.Score, r.PackageScore = 0, 0
+		r.Units, r.Rules, r.DecidedBy = nil, nil, ""
+		r.Findings = []Finding{}
+	}
+	return nil
 }
 
 // extract runs the plan's jobs on at most Parallel goroutines and
-// assembles the FileEvents the sequence builder sees.
-func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents, error) {
+// assembles the FileEvents the sequence builder sees. unanalysed lists the
+// install-time files whose parse timed out; each gets an
+// "install.unanalysed" event.
+func (s *Scanner) extract(ctx context.Context, p *plan) (files []*sequence.FileEvents, unanalysed []string, err error) {
 	results := make([]*sequence.FileEvents, len(p.jobs))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sem := make(chan struct{}, s.opts.Parallel)
 	var wg sync.WaitGroup
-	keep, skipped := budgetJobs(p, s.opts.ParseBudget)
+	fileCap, window := 0, 0
+	if s.lex != nil {
+		fileCap, window = s.lex.MaxFileParseBytes(), s.lex.MaxParseBytes()
+	}
+	keep, skipped := budgetJobs(p, s.opts.ParseBudget, fileCap)
 	for _, i := range skipped {
+		if s.lex != nil {
+			continue // analysed lexically below
+		}
 		results[i] = &sequence.FileEvents{Path: p.jobs[i].path, Events: []sequence.Event{skippedEvent(p.jobs[i].path)}, Truncated: true}
 		p.jobs[i].src = nil // only the jobs being extracted hold source bytes from here on
 	}
 	for i, j := range p.jobs {
-		if !keep[i] {
+		if !keep[i] && s.lex == nil {
 			continue
 		}
 		select {
@@ -399,8 +414,23 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 				<-sem
 				wg.Done()
 			}()
+			if !keep[i] {
+				// Over the parse budget: the lexical pass holds no parse trees.
+				var fe *sequence.FileEvents
+				var err error
+				cpuclass.Do(ctx, func() { fe, err = s.lex.ExtractLexical(ctx, j.path, j.src) })
+				if err != nil {
+					cancel(fmt.Errorf("extract %s: %w", j.path, err))
+					return
+				}
+				results[i] = fe
+				return
+			}
 			if s.inFlight != nil {
 				w := min(int64(len(j.src)), int64(s.opts.ParseInFlight))
+				if window > 0 {
+					w = min(w, int64(window)) // parse trees of one window at a time
+				}
 				if err := s.inFlight.Acquire(ctx, w); err != nil {
 					return // ctx is done: its cause is the scan's error
 				}
@@ -421,7 +451,7 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	out := make([]*sequence.FileEvents, 0, len(p.files))
@@ -443,8 +473,23 @@ func (s *Scanner) extract(ctx context.Context, p *plan) ([]*sequence.FileEvents,
 			}
 			fe.Imports = append(fe.Imports, res.Imports...)
 			fe.Truncated = fe.Truncated || res.Truncated
+			fe.TimedOut = fe.TimedOut || res.TimedOut
 		}
 		out = append(out, fe)
 	}
-	return out, nil
+	var install map[string]bool // the files run at install time, once a parse timed out
+	for _, fe := range out {
+		if !fe.TimedOut {
+			continue
+		}
+		if install == nil {
+			install = sequence.InstallFiles(p.pkg, out)
+		}
+		if install[sequence.CleanPath(fe.Path)] {
+			fe.Events = append(fe.Events, sequence.Event{Token: "install.unanalysed", File: fe.Path,
+				Snippet: "install-time code not parsed (timed out): only lexically analysed"})
+			unanalysed = append(unanalysed, fe.Path)
+		}
+	}
+	return out, unanalysed, nil
 }

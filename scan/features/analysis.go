@@ -192,12 +192,6 @@ func (a *analysis) fileEvent(tok string) {
 	a.fileItems = append(a.fileItems, item{tok: tok, row: -1, call: -1})
 }
 
-func (a *analysis) prependFileEvent(tok string) {
-	a.fileItems = append(a.fileItems, item{})
-	copy(a.fileItems[1:], a.fileItems)
-	a.fileItems[0] = item{tok: tok, row: -1, call: -1}
-}
-
 // emit records an event at node n in the current unit.
 func (a *analysis) emit(tok string, n int32) {
 	nd := &a.tree.nodes[n]
@@ -342,10 +336,17 @@ func (a *analysis) snippet(row, off int) string {
 	if row+1 < len(a.lines) {
 		end = int(a.lines[row+1])
 	}
-	line := bytes.TrimSpace(a.src[start:end])
+	return snippetOf(a.src, start, end, off)
+}
+
+// snippetOf returns the trimmed line src[start:end], or for a long line a
+// window of it starting near off, as valid single-line UTF-8 of ≤ maxSnippet
+// bytes.
+func snippetOf(src []byte, start, end, off int) string {
+	line := bytes.TrimSpace(src[start:end])
 	if len(line) > maxSnippet {
 		s := max(off-16, start)
-		line = bytes.TrimSpace(a.src[s:min(end, s+maxSnippet+8)])
+		line = bytes.TrimSpace(src[s:min(end, s+maxSnippet+8)])
 		for len(line) > 0 && !utf8.RuneStart(line[0]) {
 			line = line[1:]
 		}

@@ -39,6 +39,19 @@
 // call. The run method of a setuptools command class is emitted where the
 // class is defined, as install-time code.
 //
+// # Whole files
+//
+// Every byte of a file is analysed. A file longer than MaxParseBytes is
+// first scanned by a lexer (lex.go) that knows comments, strings, template
+// literals and regular expressions: runs of lines holding only comments or
+// docstring text are left out of the parse, and the rest is parsed in
+// windows of at most MaxParseBytes cut where the code is at its top level
+// (window.go), so padding a payload with megabytes of comments costs only
+// the lexer pass. Aliases bound in one window carry to the next. Code past
+// MaxFileParseBytes, and code whose parse timed out, is analysed lexically
+// (lexical.go): calls, imports and literals found without a tree, through
+// the same token tables; "file.truncated" marks a file with such a part.
+//
 // Aliases are resolved cheaply and flow-insensitively (imports, require,
 // destructuring, simple assignments, values returned by module calls), and
 // computed names are constant-folded when they are concatenations of literals.

@@ -1,18 +1,17 @@
 package features
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	ts "github.com/tree-sitter/go-tree-sitter"
 	tsjs "github.com/tree-sitter/tree-sitter-javascript/bindings/go"
@@ -27,8 +26,9 @@ const Version = "features/3"
 
 // Defaults for Options.
 const (
-	DefaultMaxParseBytes = 1 << 20
-	DefaultParseTimeout  = 2 * time.Second
+	DefaultMaxParseBytes     = 1 << 20
+	DefaultMaxFileParseBytes = 1 << 20
+	DefaultParseTimeout      = 2 * time.Second
 )
 
 // ErrClosed is returned by Extract after Close.
@@ -36,10 +36,16 @@ var ErrClosed = errors.New("features: extractor closed")
 
 // Options configure an Extractor. The zero value is usable.
 type Options struct {
-	// MaxParseBytes caps how much of a file is parsed (default 1 MiB). Larger
-	// files are cut at the last line boundary before the cap, only that head
-	// is analysed, and the file gets a "file.truncated" event.
+	// MaxParseBytes caps the source parsed at once (default 1 MiB): a
+	// larger file is parsed in windows of at most this much code, one at a
+	// time, so it also bounds the parse memory of one extraction. See
+	// Extract.
 	MaxParseBytes int
+	// MaxFileParseBytes caps the code parsed of one file (default
+	// DefaultMaxFileParseBytes, at least MaxParseBytes). The rest of a
+	// longer file is analysed lexically and the file gets a
+	// "file.truncated" event.
+	MaxFileParseBytes int
 	// ParseTimeout bounds one parse (default 2 s). A file that exceeds it
 	// yields a single "parse.error" event.
 	ParseTimeout time.Duration
@@ -65,6 +71,10 @@ func New(opts Options) *Extractor {
 	if opts.MaxParseBytes <= 0 {
 		opts.MaxParseBytes = DefaultMaxParseBytes
 	}
+	if opts.MaxFileParseBytes <= 0 {
+		opts.MaxFileParseBytes = DefaultMaxFileParseBytes
+	}
+	opts.MaxFileParseBytes = max(opts.MaxFileParseBytes, opts.MaxParseBytes)
 	if opts.ParseTimeout <= 0 {
 		opts.ParseTimeout = DefaultParseTimeout
 	}
@@ -85,10 +95,13 @@ func New(opts Options) *Extractor {
 	}
 }
 
-// MaxParseBytes is the most of a file Extract parses (Options.MaxParseBytes):
-// a longer file is cut before it. Callers may hand over only the first
-// MaxParseBytes+1 bytes of a file and get the same events.
+// MaxParseBytes is the most source Extract parses at once
+// (Options.MaxParseBytes): what one extraction holds parse trees of.
 func (e *Extractor) MaxParseBytes() int { return e.opts.MaxParseBytes }
+
+// MaxFileParseBytes is the most code of one file Extract parses
+// (Options.MaxFileParseBytes); the rest is analysed lexically.
+func (e *Extractor) MaxFileParseBytes() int { return e.opts.MaxFileParseBytes }
 
 // Version reports the extraction version (see the Version constant).
 func (e *Extractor) Version() string { return Version }
@@ -123,6 +136,17 @@ func detect(p string) langID {
 // Extract returns the behaviour events of one file. Files of other languages
 // yield an empty FileEvents and no error. The only errors are ErrClosed and
 // the context's error.
+//
+// Every byte of a file is analysed. A file of up to MaxParseBytes is parsed
+// whole. A longer one is first scanned by the lexer (lex.go): runs of lines
+// that hold only comments or docstring text are left out, and the rest is
+// parsed in windows of at most MaxParseBytes cut where the lexer finds plain
+// code at its top level, one window's tree at a time, with event lines
+// mapped back to the file. Once MaxFileParseBytes of a file have been
+// parsed, the rest of it is analysed lexically (lexical.go) and the file is
+// marked truncated ("file.truncated"). A window (or file) whose parse
+// exceeds ParseTimeout yields "parse.error", is analysed lexically instead,
+// and marks the file TimedOut.
 func (e *Extractor) Extract(ctx context.Context, filePath string, src []byte) (*sequence.FileEvents, error) {
 	fe := &sequence.FileEvents{Path: filePath, Events: []sequence.Event{}}
 	var lang *language
@@ -137,14 +161,133 @@ func (e *Extractor) Extract(ctx context.Context, filePath string, src []byte) (*
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("features: extract %s: %w", filePath, err)
 	}
-	if len(src) > e.opts.MaxParseBytes {
-		src = cutHead(src, e.opts.MaxParseBytes)
-		fe.Truncated = true
+	if len(src) <= e.opts.MaxParseBytes {
+		timedOut, err := e.parse(ctx, lang, filePath, src, nil, fe)
+		if err != nil {
+			return nil, err
+		}
+		if timedOut {
+			fe.TimedOut = true
+			x := newLexicalAnalysis(lang.id, filePath, src, nil)
+			x.run(0, len(src), 0)
+			fe.Events = appendLexical(fe.Events, x.events)
+		}
+		return fe, nil
 	}
+	if err := e.extractWindows(ctx, lang, filePath, src, fe); err != nil {
+		return nil, err
+	}
+	return fe, nil
+}
 
+// ExtractLexical returns the events of the lexical analysis of the whole
+// file, without parsing it: for files a caller's parse budget leaves out.
+// The file is marked truncated.
+func (e *Extractor) ExtractLexical(ctx context.Context, filePath string, src []byte) (*sequence.FileEvents, error) {
+	fe := &sequence.FileEvents{Path: filePath, Events: []sequence.Event{}}
+	id := detect(filePath)
+	if id == langNone {
+		return fe, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("features: extract %s: %w", filePath, err)
+	}
+	x := newLexicalAnalysis(id, filePath, src, nil)
+	x.run(0, len(src), 0)
+	fe.Truncated = true
+	fe.Events = append(fe.Events, sequence.Event{Token: "file.truncated", File: filePath})
+	fe.Events = appendLexical(fe.Events, x.events)
+	return fe, nil
+}
+
+// appendLexical appends lexical events in line order.
+func appendLexical(dst, evs []sequence.Event) []sequence.Event {
+	slices.SortStableFunc(evs, func(a, b sequence.Event) int { return a.Line - b.Line })
+	return append(dst, evs...)
+}
+
+// extractWindows extracts a file longer than MaxParseBytes (see Extract).
+func (e *Extractor) extractWindows(ctx context.Context, lang *language, filePath string, src []byte, fe *sequence.FileEvents) error {
+	ly := scanLayout(lang.id, src)
+	w := e.opts.MaxParseBytes
+	budget := e.opts.MaxFileParseBytes
+	carry := map[string]string{} // aliases bound in earlier windows
+	var lexical []struct{ from, to, row int }
+	var buf []byte
+	var segs []rowSeg
+	var win sequence.FileEvents
+	ws, row := 0, 0
+	for ws < len(src) {
+		we := ly.next(src, ws, w)
+		kept := ly.kept(we) - ly.kept(ws)
+		if kept > budget || fe.TimedOut {
+			break
+		}
+		budget -= kept
+		var endRow int
+		buf, segs, endRow = ly.build(src, ws, we, row, buf[:0], segs[:0])
+		win.Events, win.Imports = win.Events[:0], nil
+		timedOut, err := e.parse(ctx, lang, filePath, buf, carry, &win)
+		if err != nil {
+			return err
+		}
+		for _, ev := range win.Events {
+			if ev.Line > 0 {
+				ev.Line = mapRow(segs, ev.Line-1) + 1
+			}
+			fe.Events = append(fe.Events, ev)
+		}
+		fe.Imports = append(fe.Imports, win.Imports...)
+		if timedOut {
+			fe.TimedOut = true
+			lexical = append(lexical, struct{ from, to, row int }{ws, we, row})
+		}
+		ws, row = we, endRow
+	}
+	if ws < len(src) {
+		fe.Truncated = true
+		lexical = append(lexical, struct{ from, to, row int }{ws, len(src), row})
+	}
+	if len(lexical) > 0 {
+		x := newLexicalAnalysis(lang.id, filePath, src, carry)
+		for _, r := range lexical {
+			x.run(r.from, r.to, r.row)
+		}
+		fe.Events = appendLexical(fe.Events, x.events)
+	}
+	fe.Events = dedupeFileEvents(fe.Events)
+	if fe.Truncated {
+		fe.Events = slices.Insert(fe.Events, 0, sequence.Event{Token: "file.truncated", File: filePath})
+	}
+	return nil
+}
+
+// onceTokens are the tokens a file reports once however many windows it has.
+var onceTokens = map[string]bool{"parse.error": true, "file.truncated": true,
+	"obfuscation.minified": true, "obfuscation.identifiers": true}
+
+func dedupeFileEvents(evs []sequence.Event) []sequence.Event {
+	seen := map[string]bool{}
+	out := evs[:0]
+	for _, ev := range evs {
+		if onceTokens[ev.Token] {
+			if seen[ev.Token] {
+				continue
+			}
+			seen[ev.Token] = true
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// parse parses src whole and appends its events and imports to fe. carry,
+// when not nil, seeds the analysis' aliases and receives those it binds.
+// timedOut reports a parse over ParseTimeout (fe then gets "parse.error").
+func (e *Extractor) parse(ctx context.Context, lang *language, filePath string, src []byte, carry map[string]string, fe *sequence.FileEvents) (timedOut bool, err error) {
 	p, err := lang.get(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("features: extract %s: %w", filePath, err)
+		return false, fmt.Errorf("features: extract %s: %w", filePath, err)
 	}
 	tree, cancelled := p.parse(ctx, src, e.opts.ParseTimeout)
 	if cancelled {
@@ -154,7 +297,7 @@ func (e *Extractor) Extract(ctx context.Context, filePath string, src []byte) (*
 		if tree != nil {
 			tree.Close()
 		}
-		return nil, fmt.Errorf("features: extract %s: %w", filePath, context.Cause(ctx))
+		return false, fmt.Errorf("features: extract %s: %w", filePath, context.Cause(ctx))
 	}
 
 	a := getAnalysis(lang, filePath, src)
@@ -171,6 +314,7 @@ func (e *Extractor) Extract(ctx context.Context, filePath string, src []byte) (*
 		}
 		e.log.Warn("features: parse budget exceeded", "path", filePath, "bytes", len(src), "timeout", e.opts.ParseTimeout)
 		a.fileEvent("parse.error")
+		timedOut = true
 	} else {
 		err := flatten(tree, &a.tree)
 		tree.Close()
@@ -178,35 +322,27 @@ func (e *Extractor) Extract(ctx context.Context, filePath string, src []byte) (*
 		if len(src) >= trimAfter {
 			trimCHeap()
 		}
+		for k, v := range carry {
+			a.aliases[k] = v
+		}
 		if err == nil {
 			err = a.run(ctx)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("features: extract %s: %w", filePath, err)
+			return false, fmt.Errorf("features: extract %s: %w", filePath, err)
 		}
-	}
-	if fe.Truncated {
-		a.prependFileEvent("file.truncated")
+		if carry != nil {
+			for k, v := range a.aliases {
+				if len(carry) >= maxLexicalAliases {
+					break
+				}
+				carry[k] = v
+			}
+		}
 	}
 	fe.Events = a.output(fe.Events)
 	fe.Imports = append(fe.Imports, a.imports...)
-	return fe, nil
-}
-
-// cutHead returns the longest prefix of src not over max bytes that ends at
-// a line boundary (or, with no newline in range, at a UTF-8 boundary).
-func cutHead(src []byte, max int) []byte {
-	head := src[:max]
-	if i := bytes.LastIndexByte(head, '\n'); i >= 0 {
-		return head[:i+1]
-	}
-	for i := 0; i < utf8.UTFMax && len(head) > 0; i++ {
-		if r, _ := utf8.DecodeLastRune(head); r != utf8.RuneError {
-			break
-		}
-		head = head[:len(head)-1]
-	}
-	return head
+	return timedOut, nil
 }
 
 // language holds one grammar and its bounded parser pool.

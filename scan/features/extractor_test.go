@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -183,8 +182,10 @@ func TestSnippets(t *testing.T) {
 	}
 }
 
+// Code past MaxFileParseBytes is analysed lexically: its behaviour is still
+// seen, at its line, and the file is marked truncated.
 func TestTruncation(t *testing.T) {
-	e := New(Options{MaxParseBytes: 64})
+	e := New(Options{MaxParseBytes: 64, MaxFileParseBytes: 64})
 	defer e.Close()
 	src := "eval(a);\n" + strings.Repeat("var x = 1;\n", 20) + "atob(b);\n"
 	fe := extract(t, e, "a.js", src)
@@ -192,14 +193,13 @@ func TestTruncation(t *testing.T) {
 		t.Error("Truncated not set")
 	}
 	got := tokens(fe)
-	if !slices.Contains(got, "file.truncated") || !slices.Contains(got, "eval.call") || slices.Contains(got, "encoding.call") {
+	if !slices.Contains(got, "file.truncated") || !slices.Contains(got, "eval.call") || !slices.Contains(got, "encoding.call") {
 		t.Errorf("tokens = %q", got)
 	}
-	if h := cutHead([]byte("ab\ncd\nef"), 7); string(h) != "ab\ncd\n" {
-		t.Errorf("cutHead = %q", h)
-	}
-	if h := cutHead([]byte("aé"), 2); string(h) != "a" {
-		t.Errorf("cutHead mid-rune = %q", h)
+	for _, ev := range fe.Events {
+		if ev.Token == "encoding.call" && (ev.Line != 22 || ev.Snippet != "atob(b);") {
+			t.Errorf("lexical event %+v, want line 22", ev)
+		}
 	}
 }
 
@@ -340,22 +340,6 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if c := e.js.created.Load() + e.py.created.Load(); c > 6 {
 		t.Errorf("%d parsers created, want ≤ 6", c)
-	}
-}
-
-// A caller may hand Extract only the first MaxParseBytes+1 bytes of a file:
-// the events are the same as for the whole file.
-func TestHeadIsEnough(t *testing.T) {
-	e := New(Options{MaxParseBytes: 4 << 10})
-	defer e.Close()
-	if e.MaxParseBytes() != 4<<10 {
-		t.Fatalf("MaxParseBytes() = %d", e.MaxParseBytes())
-	}
-	src := jsModuleSource(64 << 10)
-	whole := extract(t, e, "a.js", src)
-	head := extract(t, e, "a.js", src[:e.MaxParseBytes()+1])
-	if !whole.Truncated || !reflect.DeepEqual(whole, head) {
-		t.Errorf("head of %d bytes gives other events than the whole file:\n%+v\n%+v", e.MaxParseBytes()+1, whole, head)
 	}
 }
 

@@ -156,7 +156,7 @@ func absenceTest(cond, prop string) bool {
 		j += i
 		// Walk back over the operand's prefix (window., quotes, parens).
 		b := j - 1
-		for b >= 0 && strings.IndexByte(" \t.()'\"$_", cond[b]) >= 0 || b >= 0 && isIdentByte(cond[b]) {
+		for b >= 0 && strings.IndexByte(" \t.()'\"$_", cond[b]) >= 0 || b >= 0 && isASCIIIdentByte(cond[b]) {
 			b--
 		}
 		if b >= 0 && cond[b] == '!' && (b+1 >= len(cond) || cond[b+1] != '=') {
@@ -166,7 +166,7 @@ func absenceTest(cond, prop string) bool {
 	}
 }
 
-func isIdentByte(c byte) bool {
+func isASCIIIdentByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$'
 }
 

@@ -14,9 +14,20 @@ const (
 	minLong    = 500 // string.long
 )
 
+// emitter receives the tokens of a classified literal, for node n.
+type emitter interface {
+	emit(tok string, n int32)
+}
+
 // literal emits the tokens for a string literal with content s at node n.
 // raw is the literal's source text (escapes intact), used for \x detection.
 func (a *analysis) literal(s, raw []byte, n int32) {
+	classifyLiteral(a, &a.lower, s, raw, n)
+}
+
+// classifyLiteral emits to a the tokens a string literal with content s
+// earns (see analysis.literal); lower is scratch space.
+func classifyLiteral(a emitter, lower *[]byte, s, raw []byte, n int32) {
 	if len(raw) >= minLong {
 		a.emit("string.long", n)
 	}
@@ -36,14 +47,14 @@ func (a *analysis) literal(s, raw []byte, n int32) {
 	if len(s) > 16<<10 {
 		s = s[:16<<10] // patterns of interest sit in short strings; bound the work
 	}
-	a.lower = append(a.lower[:0], s...)
-	low := a.lower
+	*lower = append((*lower)[:0], s...)
+	low := *lower
 	for i, c := range low {
 		if c >= 'A' && c <= 'Z' {
 			low[i] = c + 'a' - 'A'
 		}
 	}
-	a.urls(s, low, n)
+	urls(a, s, low, n)
 	if containsAny(low, sensitivePaths) || isComponent(low, ".env") {
 		a.emit("sensitive.path", n)
 	}
@@ -61,12 +72,12 @@ func (a *analysis) literal(s, raw []byte, n int32) {
 	if containsAny(low, persistenceLower) || isComponent(low, ".profile") {
 		a.emit("persistence", n)
 	}
-	a.walletAndPublish(s, low, n)
-	a.shell(low, n)
+	walletAndPublish(a, s, low, n)
+	shell(a, low, n)
 }
 
 // urls emits url, url.ip and the host-class tokens.
-func (a *analysis) urls(s, low []byte, n int32) {
+func urls(a emitter, s, low []byte, n int32) {
 	hasURL := false
 	for _, m := range urlRE.FindAllSubmatchIndex(low, 4) {
 		hasURL = true
@@ -90,7 +101,7 @@ func (a *analysis) urls(s, low []byte, n int32) {
 
 // shell emits shell.script, shell.download_exec and process.detached for a
 // literal that reads as a shell command line.
-func (a *analysis) shell(low []byte, n int32) {
+func shell(a emitter, low []byte, n int32) {
 	if !containsAny(low, shellHints) {
 		return
 	}

@@ -177,7 +177,7 @@ var publishRE = regexp.MustCompile(`(?:^|[;&|(` + "`" + `]|\$\()\s*(?:sudo\s+)?(
 
 // walletAndPublish emits wallet.address and publish.self for a literal
 // (content s, lower-cased low).
-func (a *analysis) walletAndPublish(s, low []byte, n int32) {
+func walletAndPublish(a emitter, s, low []byte, n int32) {
 	if walletAddress(s) || walletPattern(s) {
 		a.emit("wallet.address", n)
 	}

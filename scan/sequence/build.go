@@ -299,6 +299,18 @@ func newBuilder(files []*FileEvents, roots []string, maxRepeat int) *builder {
 	return b
 }
 
+// InstallFiles returns the files Build puts in the install phase: the
+// install entry points and the local files they import, transitively; paths
+// are cleaned as Build cleans FileEvents.Path.
+func InstallFiles(pkg Package, files []*FileEvents) map[string]bool {
+	b := newBuilder(files, pkg.PythonRoots, DefaultMaxRepeat)
+	b.walk(pkg.Install)
+	return b.seen
+}
+
+// CleanPath cleans a FileEvents.Path the way Build does.
+func CleanPath(p string) string { return cleanPath(p) }
+
 func cleanPath(p string) string {
 	p = strings.TrimPrefix(path.Clean("/"+p), "/")
 	return p

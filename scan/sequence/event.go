@@ -30,7 +30,12 @@ type FileEvents struct {
 	// order ("./lib/util", "os", "..helpers", "child_process"), so the
 	// sequence builder can follow local modules from the entry points.
 	Imports []string `json:"imports,omitempty"`
-	// Truncated is set when the file was larger than the parse budget and only
-	// its head was parsed (an event "file.truncated" is also emitted).
+	// Truncated is set when part of the file was only lexically analysed
+	// because it lay past the parse budget (an event "file.truncated" is
+	// also emitted).
 	Truncated bool `json:"truncated,omitempty"`
+	// TimedOut is set when a parse of the file exceeded its time budget: the
+	// code it covered was only lexically analysed ("parse.error" is also
+	// emitted).
+	TimedOut bool `json:"timed_out,omitempty"`
 }

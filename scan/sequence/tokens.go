@@ -56,7 +56,7 @@ var Tokens = []string{
 	"eval.decoded",        // evaluation of a decoded/decompressed payload
 	"import.dynamic",      // import of a computed module name (require(x), __import__(x), globalThis[x])
 	"persistence",         // persistence location (crontab, systemd, .bashrc/.profile, Run keys, Startup, LaunchAgents)
-	"file.truncated",      // the file exceeded the parse budget; only its head was analysed
+	"file.truncated",      // part of the file lay past the parse budget and was only lexically analysed
 	"parse.error",         // the file is mostly syntax errors (once per file)
 
 	// Manifest and structure (emitted by the scan package, except where noted).
@@ -69,12 +69,13 @@ var Tokens = []string{
 	"pth.exec",            // a *.pth line starting with import
 
 	// Added by detection v2 (shared by JS and Python)
-	"browser.hook",      // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request), clipboard writes
-	"wallet.address",    // crypto-wallet address literal, or a regex written to match one
-	"script.inject",     // a remote <script> injected into the page
-	"publish.self",      // package publishing from package code (npm publish, twine upload, gh auth token)
-	"fs.read.nonsource", // read of a data file (image, font, media, .bin/.dat) by name
-	"install.binary",    // an install script runs a file of the package that is not JS, Python or shell source (scan)
+	"browser.hook",       // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request), clipboard writes
+	"wallet.address",     // crypto-wallet address literal, or a regex written to match one
+	"script.inject",      // a remote <script> injected into the page
+	"publish.self",       // package publishing from package code (npm publish, twine upload, gh auth token)
+	"fs.read.nonsource",  // read of a data file (image, font, media, .bin/.dat) by name
+	"install.binary",     // an install script runs a file of the package that is not JS, Python or shell source (scan)
+	"install.unanalysed", // install-time code that could not be parsed (timed out): only lexically analysed, never taken as benign (scan)
 
 	// Phase markers placed by the sequence builder.
 	"[INSTALL]",
