@@ -56,6 +56,10 @@ type Rule struct {
 	// All lists token groups that must all be present in one file; each
 	// group is satisfied by any one of its tokens.
 	All [][]string
+	// Span, when set, requires all groups within that many consecutive
+	// events of the file (events are in execution order, so this is a few
+	// statements of one code path even in a minified bundle).
+	Span int
 }
 
 // Token groups the rules are written in.
@@ -76,7 +80,12 @@ var (
 	collector        = []string{"url.webhook", "url.paste", "url.tunnel", "url.telegram"}
 	installCollector = append([]string{"url.ip"}, collector...)
 	evals            = []string{"eval.call", "eval.decoded"}
+	credFiles        = []string{"sensitive.path", "sensitive.browser", "sensitive.wallet", "sensitive.messenger"}
 )
+
+// harvestSpan is the window of credential_harvest: about what a 30-line
+// stealer produces.
+const harvestSpan = 24
 
 // Rules is the rule set, in the order hits are reported.
 var Rules = []Rule{
@@ -110,6 +119,12 @@ var Rules = []Rule{
 		All:  [][]string{secret, send, collector},
 	},
 	{
+		Name: "credential_harvest",
+		Why:  "code reads a credential file and credential variables or host identity, and sends data, within a few statements",
+		All:  [][]string{credFiles, {"env.read.secret", "env.read.all", "os.call"}, send},
+		Span: harvestSpan,
+	},
+	{
 		Name: "wallet_drainer",
 		Why:  "code overrides the page's network or wallet APIs and carries crypto-wallet addresses",
 		All:  [][]string{{"browser.hook"}, {"wallet.address"}},
@@ -138,9 +153,35 @@ func Evaluate(files []File) []Hit {
 	return hits
 }
 
-// match reports whether every group has a token among evs, with the first
-// event of each group as evidence (in file order).
+// match reports whether every group has a token among evs (within Span
+// consecutive events when Span is set), with the first matching event of
+// each group as evidence (in file order).
 func (r Rule) match(evs []sequence.Event) ([]sequence.Event, bool) {
+	if r.Span <= 0 || len(evs) <= r.Span {
+		return r.matchAll(evs)
+	}
+	for i := 0; i+r.Span <= len(evs); i++ {
+		// Only windows that start with a matching event can be new.
+		if i > 0 && !r.anyGroup(evs[i].Token) {
+			continue
+		}
+		if ev, ok := r.matchAll(evs[i : i+r.Span]); ok {
+			return ev, true
+		}
+	}
+	return nil, false
+}
+
+func (r Rule) anyGroup(tok string) bool {
+	for _, g := range r.All {
+		if slices.Contains(g, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r Rule) matchAll(evs []sequence.Event) ([]sequence.Event, bool) {
 	var ev []sequence.Event
 	for _, g := range r.All {
 		i := slices.IndexFunc(evs, func(e sequence.Event) bool { return slices.Contains(g, e.Token) })
