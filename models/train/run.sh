@@ -80,6 +80,18 @@ export_corpus npm-synth-malicious --ecosystem npm --label malicious --source npm
 	--tsv "$out/synth-npm/malicious.tsv" "$out/synth-npm/malicious"
 export_corpus npm-synth-benign --ecosystem npm --label benign --source npm-synthetic \
 	--tsv "$out/synth-npm/benign.tsv" "$out/synth-npm/benign"
+# Real benign npm packages (training-split hosts only) with one defanged
+# malicious unit of synth_npm's families inserted (trojan_npm.py, seeded),
+# training split only (--train-only-source below).
+if [ -d "$cache/npm" ] || [ -d "$cache/npm-extra" ]; then
+	rm -rf "$out/trojan-npm"
+	"$py" "$here/trojan_npm.py" --out "$out/trojan-npm" --data "$data" --cache "$cache" \
+		--synth "$out/synth-npm" >&2
+	export_corpus npm-trojan --ecosystem npm --label malicious --source npm-trojan \
+		--tsv "$out/trojan-npm/malicious.tsv" "$out/trojan-npm/malicious"
+else
+	echo "run.sh: no benign npm corpus in $cache: no trojanised npm packages" >&2
+fi
 if [ -d "$cache/deb" ]; then
 	export_corpus debian-python --label benign --source debian-python \
 		--tsv "$data/benign/debian-python.tsv" "$cache/deb"
@@ -90,7 +102,7 @@ fi
 echo "run.sh: training" >&2
 cd "$here"
 OPENBLAS_NUM_THREADS=1 "$py" train.py train --data "$out"/data/*.jsonl --out "$out/model" \
-	--train-only-source npm-synthetic "$@"
+	--train-only-source npm-synthetic --train-only-source npm-trojan "$@"
 
 for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv README.md; do
 	cp "$out/model/$f" "$repo/models/$f"
