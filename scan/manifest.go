@@ -21,6 +21,9 @@ type plan struct {
 	pkg           sequence.Package
 	jobs          []job       // sources to extract
 	files         []composite // the FileEvents the sequence builder will see
+	// cut holds the files the archive kept only the head of (over
+	// Limits.MaxFileBytes): their tail was never read.
+	cut map[string]bool
 }
 
 // job is one Extract call.
@@ -95,6 +98,12 @@ func newPlan(a *archive.Archive, in Input) *plan {
 	var paths []string
 	for _, f := range a.Files {
 		p.listed[f.Path] = true
+		if f.Truncated && f.Data != nil {
+			if p.cut == nil {
+				p.cut = make(map[string]bool)
+			}
+			p.cut[f.Path] = true
+		}
 		if f.Data == nil {
 			continue
 		}

@@ -354,7 +354,7 @@ func (s *Scanner) pipeline(ctx context.Context, r *Report, in Input, read func()
 		// on_scan_error decides on (block by default).
 		r.Verdict = VerdictError
 		r.ErrorKind = KindUnanalysed
-		r.Error = "install-time code could not be analysed (parse timed out): " + strings.Join(unanalysed, ", ")
+		r.Error = "code that runs at install or import time could not be analysed: " + strings.Join(unanalysed, ", ")
 		r.Score, r.PackageScore = 0, 0
 		r.Units, r.Rules, r.DecidedBy = nil, nil, ""
 		r.Findings = []Finding{}
@@ -477,18 +477,36 @@ func (s *Scanner) extract(ctx context.Context, p *plan) (files []*sequence.FileE
 		}
 		out = append(out, fe)
 	}
-	var install map[string]bool // the files run at install time, once a parse timed out
+	// Install-time code that was not analysed whole (a parse that timed
+	// out, or a file longer than the archive keeps) is never taken as
+	// benign; nor is import-time code the archive cut short, whose tail
+	// runs on the first require or import.
+	var install, imported map[string]bool // computed on first need
 	for _, fe := range out {
-		if !fe.TimedOut {
+		cut := p.cut[fe.Path]
+		if !fe.TimedOut && !cut {
 			continue
 		}
 		if install == nil {
 			install = sequence.InstallFiles(p.pkg, out)
+			imported = sequence.InstallFiles(sequence.Package{Install: p.pkg.Import, PythonRoots: p.pkg.PythonRoots}, out)
 		}
-		if install[sequence.CleanPath(fe.Path)] {
+		path := sequence.CleanPath(fe.Path)
+		why := "parse timed out"
+		if cut {
+			why = "over the archive's per-file limit: its tail was not read"
+			if !fe.Truncated {
+				fe.Truncated = true
+				fe.Events = append(fe.Events, sequence.Event{Token: "file.truncated", File: fe.Path, Snippet: "file " + why})
+			}
+		}
+		switch {
+		case install[path]:
 			fe.Events = append(fe.Events, sequence.Event{Token: "install.unanalysed", File: fe.Path,
-				Snippet: "install-time code not parsed (timed out): only lexically analysed"})
-			unanalysed = append(unanalysed, fe.Path)
+				Snippet: "install-time code not analysed whole (" + why + ")"})
+			unanalysed = append(unanalysed, fe.Path+" ("+why+")")
+		case cut && imported[path]:
+			unanalysed = append(unanalysed, fe.Path+" (import-time, "+why+")")
 		}
 	}
 	return out, unanalysed, nil
