@@ -80,12 +80,12 @@ var (
 	collector        = []string{"url.webhook", "url.paste", "url.tunnel", "url.telegram"}
 	installCollector = append([]string{"url.ip"}, collector...)
 	evals            = []string{"eval.call", "eval.decoded"}
-	credFiles        = []string{"sensitive.path", "sensitive.browser", "sensitive.wallet", "sensitive.messenger"}
 )
 
-// harvestSpan is the window of credential_harvest: about what a 30-line
-// stealer produces.
-const harvestSpan = 24
+// span is the window of the rules that judge code anywhere: about what a
+// 30-line payload produces. A large bundle holds every capability
+// somewhere; a payload holds them within a few statements.
+const span = 24
 
 // Rules is the rule set, in the order hits are reported.
 var Rules = []Rule{
@@ -117,22 +117,19 @@ var Rules = []Rule{
 		Name: "secret_to_collector",
 		Why:  "code reads credentials and sends them to a webhook, paste, tunnel or Telegram host",
 		All:  [][]string{secret, send, collector},
-	},
-	{
-		Name: "credential_harvest",
-		Why:  "code reads a credential file and credential variables or host identity, and sends data, within a few statements",
-		All:  [][]string{credFiles, {"env.read.secret", "env.read.all", "os.call"}, send},
-		Span: harvestSpan,
+		Span: span,
 	},
 	{
 		Name: "wallet_drainer",
 		Why:  "code overrides the page's network or wallet APIs and carries crypto-wallet addresses",
 		All:  [][]string{{"browser.hook"}, {"wallet.address"}},
+		Span: span,
 	},
 	{
 		Name: "hidden_payload",
 		Why:  "code reads a non-code file (image, font, data) and evaluates code",
 		All:  [][]string{{"fs.read.nonsource"}, evals},
+		Span: span,
 	},
 }
 
@@ -160,12 +157,12 @@ func (r Rule) match(evs []sequence.Event) ([]sequence.Event, bool) {
 	if r.Span <= 0 || len(evs) <= r.Span {
 		return r.matchAll(evs)
 	}
-	for i := 0; i+r.Span <= len(evs); i++ {
-		// Only windows that start with a matching event can be new.
-		if i > 0 && !r.anyGroup(evs[i].Token) {
+	// A shortest window holding every group starts at a matching event.
+	for i := range evs {
+		if !r.anyGroup(evs[i].Token) {
 			continue
 		}
-		if ev, ok := r.matchAll(evs[i : i+r.Span]); ok {
+		if ev, ok := r.matchAll(evs[i:min(i+r.Span, len(evs))]); ok {
 			return ev, true
 		}
 	}

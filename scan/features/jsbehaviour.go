@@ -203,7 +203,7 @@ func (a *analysis) jsObject(n int32) {
 // nonSourceExt are data-file extensions: code read from such a file is a
 // payload hidden in an asset.
 var nonSourceExt = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".ico": true,
-	".svg": true, ".webp": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true, ".mp3": true,
+	".webp": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true, ".mp3": true,
 	".mp4": true, ".wav": true, ".dat": true, ".bin": true}
 
 // jsCallBehaviour adds the behaviour tokens a call earns beyond its callee
@@ -215,10 +215,12 @@ func (a *analysis) jsCallBehaviour(n int32, q string, toks []string, args int32)
 	sq := stripGlobal(q)
 	switch {
 	case sq == "navigator.clipboard.writeText":
-		a.emit("browser.hook", n)
+		// Clipboard access is spy.call, as in Python: copy buttons use it
+		// every day, so it is no page hook.
+		a.emit("spy.call", n)
 	case sq == "addEventListener" || sq == "document.addEventListener":
 		if ev, ok := a.jsFold(a.first(args)); ok && ev == "copy" {
-			a.emit("browser.hook", n)
+			a.emit("spy.call", n)
 		}
 	case sq == "Object.defineProperty" || sq == "Reflect.defineProperty":
 		target := a.jsName(a.first(args), 0)

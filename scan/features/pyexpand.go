@@ -181,7 +181,7 @@ func (a *analysis) pyPublishArgs(args, n int32, mark int) {
 // opaque blobs) that package code rarely needs to read as bytes, and that
 // steganographic or split payloads hide in.
 var dataExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".ico": true,
-	".svg": true, ".webp": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true, ".mp3": true,
+	".webp": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true, ".mp3": true,
 	".mp4": true, ".wav": true, ".dat": true, ".bin": true}
 
 func hasDataExt(p string) bool {

@@ -69,7 +69,7 @@ var Tokens = []string{
 	"pth.exec",            // a *.pth line starting with import
 
 	// Added by detection v2 (shared by JS and Python)
-	"browser.hook",       // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request), clipboard writes
+	"browser.hook",       // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request)
 	"wallet.address",     // crypto-wallet address literal, or a regex written to match one
 	"script.inject",      // a remote <script> injected into the page
 	"publish.self",       // package publishing from package code (npm publish, twine upload, gh auth token)
