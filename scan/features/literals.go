@@ -58,8 +58,13 @@ func classifyLiteral(a emitter, lower *[]byte, s, raw []byte, n int32) {
 	if containsAny(low, sensitivePaths) || isComponent(low, ".env") {
 		a.emit("sensitive.path", n)
 	}
-	if containsAny(s, browserCase) || containsAny(low, browserLower) || isComponent(s, "Cookies") ||
-		isComponent(low, "firefox") {
+	// Browser secret stores, not the browsers' programs: a path to
+	// chrome.exe or the program name "firefox" is what every browser
+	// launcher (open, puppeteer, karma) names; the profile folder is
+	// "Firefox" (Windows, macOS) or ".mozilla/firefox" (Linux).
+	if containsAny(s, browserCase) || isComponent(s, "Cookies") || isComponent(s, "Firefox") ||
+		containsAny(low, browserLower) && !bytes.Contains(low, []byte(".exe")) && !bytes.Contains(low, []byte("/application")) &&
+			!bytes.Contains(low, []byte("\\application")) {
 		a.emit("sensitive.browser", n)
 	}
 	if containsAny(low, walletLower) {
@@ -139,7 +144,7 @@ var browserCase = bs("User Data", "Login Data", "Local State", "Web Data")
 
 var browserLower = bs("logins.json", "key4.db", "key3.db", "cookies.sqlite", "google\\chrome", "google/chrome",
 	"bravesoftware", "microsoft\\edge", "microsoft/edge", "chromium\\", "chromium/", "opera software", "yandexbrowser",
-	"login data", "local state")
+	"login data", "local state", "firefox/profiles", "firefox\\profiles", ".mozilla/firefox")
 
 var walletLower = bs("wallet.dat", "exodus", "electrum", "metamask", "nkbihfbeogaeaoehlefnkodbefgpgknn", "atomic wallet",
 	"atomic\\local storage", "atomic/local storage", ".ethereum", "ethereum\\keystore", "keystore", "solana/id.json",

@@ -150,7 +150,9 @@ var jsRoots = map[string]map[string][]string{
 	"crypto-js":  table(tCrypto, "encrypt", "decrypt"),
 	"clipboardy": table(tSpy, "read", "readSync", "write", "writeSync"),
 	"iohook":     table(tSpy, "start", "on"),
-	"process":    table(tProcess, "binding", "dlopen"),
+	// process.binding reaches Node's internal modules (old HTTP/2 and
+	// parser shims use it); only dlopen loads foreign code.
+	"process": table(tProcess, "dlopen"),
 }
 
 var jsFS = merge(
