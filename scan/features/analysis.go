@@ -292,6 +292,10 @@ func (a *analysis) output(dst []sequence.Event) []sequence.Event {
 				if budget <= 0 {
 					continue
 				}
+				// Each re-expansion costs budget too, not only the events
+				// it emits: a call graph of wrappers with no events of
+				// their own would otherwise be walked exponentially often.
+				budget--
 				repeat++
 				expand(it.call)
 				repeat--
