@@ -307,6 +307,13 @@ func scanFailure(in Input) (string, bool) {
 
 func scanReasons(label string, rep *scan.Report, threshold float64) []string {
 	out := []string{fmt.Sprintf("%s flagged as malicious by the scanner (score %.2f >= %.2f)", label, rep.Score, threshold)}
+	switch {
+	case len(rep.Rules) > 0:
+		h := rep.Rules[0]
+		out[0] = fmt.Sprintf("%s flagged as malicious by the scanner's behaviour rule %s in %s: %s", label, h.Rule, h.File, h.Why)
+	case strings.HasPrefix(rep.DecidedBy, "unit:"):
+		out[0] += " in " + strings.TrimPrefix(rep.DecidedBy, "unit:")
+	}
 	const maxFindings = 3
 	for i, f := range rep.Findings {
 		if i == maxFindings {

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/moatproject/moat/scan"
+	"github.com/moatproject/moat/scan/behaviour"
 )
 
 var now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -54,6 +55,19 @@ func report(score float64) *scan.Report {
 	}
 	return &scan.Report{Verdict: v, Score: score, Threshold: 0.5,
 		Findings: []scan.Finding{{Feature: "net.http_request", File: "index.js", Line: 3}}}
+}
+
+func ruleReport() *scan.Report {
+	r := report(1)
+	r.DecidedBy = "rule:install.self_publish"
+	r.Rules = []behaviour.Hit{{Rule: "install.self_publish", File: "bundle.js", Kind: "install", Why: "install-time code publishes packages"}}
+	return r
+}
+
+func unitReport() *scan.Report {
+	r := report(0.9996)
+	r.DecidedBy = "unit:import:lib/evil.js"
+	return r
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -140,6 +154,10 @@ func TestDecide(t *testing.T) {
 
 		// layer 4: scan
 		{name: "scan flagged", in: Input{Ecosystem: scan.NPM, Name: "x", Version: "1.0.0", PublishedAt: old, Report: report(0.97)}, action: ActionBlock, layer: LayerScan, reason: "net.http_request at index.js:3"},
+		{name: "scan flagged by a behaviour rule", in: Input{Ecosystem: scan.NPM, Name: "x", Version: "1.0.0", Report: ruleReport()}, action: ActionBlock, layer: LayerScan,
+			reason: "behaviour rule install.self_publish in bundle.js: install-time code publishes packages"},
+		{name: "scan flagged by a unit", in: Input{Ecosystem: scan.NPM, Name: "x", Version: "1.0.0", Report: unitReport()}, action: ActionBlock, layer: LayerScan,
+			reason: "(score 1.00 >= 0.50) in import:lib/evil.js"},
 		{name: "scan at threshold blocks", in: Input{Ecosystem: scan.NPM, Name: "x", Version: "1.0.0", Report: report(0.5)}, action: ActionBlock, layer: LayerScan},
 		{name: "scan clean", in: Input{Ecosystem: scan.NPM, Name: "x", Version: "1.0.0", Report: report(0.2)}, action: ActionAllow, layer: LayerScan},
 		{name: "threshold override lowers bar", mut: func(c *Config) { c.ThresholdOverride = ptr(0.1) }, in: Input{Ecosystem: scan.NPM, Name: "x", Version: "1.0.0", Report: report(0.2)}, action: ActionBlock, layer: LayerScan},
