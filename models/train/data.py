@@ -24,6 +24,36 @@ install.binding_gyp setup.py setup.cmdclass setup.install_class pth.exec
 """.split()
 
 
+def _norm(eco, name):
+    """Names as the reserved list compares them: PyPI per PEP 503, npm
+    lower-cased."""
+    name = (name or "").strip().lower()
+    if eco == "pypi":
+        name = re.sub(r"[-_.]+", "-", name)
+    return name
+
+
+def load_reserved(path):
+    """Reads reserved-for-evaluation.tsv (ecosystem, name, ...; a header
+    line) into a set of (ecosystem, normalised name)."""
+    out = set()
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            cols = line.rstrip("\n").split("\t")
+            if n == 0 and cols[:2] == ["ecosystem", "name"] or len(cols) < 2:
+                continue
+            out.add((cols[0].strip().lower(), _norm(cols[0].strip().lower(), cols[1])))
+    return out
+
+
+def drop_reserved(records, reserved):
+    """Drops every record of a reserved name, whatever its source or
+    label: those names are measured from outside the project and are never
+    training, validation or threshold data."""
+    kept = [r for r in records if (r.get("ecosystem"), _norm(r.get("ecosystem"), r.get("name"))) not in reserved]
+    return kept, len(records) - len(kept)
+
+
 def load_jsonl(paths):
     """Reads records from JSONL files, dropping exact duplicates
     (same ecosystem, name, version, label and sequence)."""

@@ -35,6 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Where training runs (--device); export and the reference always run on the CPU.
 DEV = torch.device("cpu")
 REPO = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_RESERVED = os.path.join(os.path.dirname(REPO), "shared", "data", "reserved-for-evaluation.tsv")
+RESERVED_DROPPED = [0]  # records dropped as reserved, for the model card
 
 
 def log(*a):
@@ -281,6 +283,10 @@ def train(args):
         torch.cuda.manual_seed_all(args.seed)
 
     records = data.load_jsonl(args.data)
+    if args.reserved:
+        records, dropped = data.drop_reserved(records, data.load_reserved(args.reserved))
+        log(f"dropped {dropped} records of names reserved for evaluation ({args.reserved})")
+        RESERVED_DROPPED[0] = dropped
     if args.drop_category:
         drop = set(args.drop_category)
         n = len(records)
@@ -553,7 +559,9 @@ def write_card(man, path):
     for src, sp in sorted(man["counts"].items()):
         for s, c in sorted(sp.items()):
             lines.append(f"| {src} | {s} | {c['malicious']} | {c['benign']} |")
-    lines += ["", f"Every package used is listed in `{man['training_set']}`.", "",
+    lines += ["", f"Every package used is listed in `{man['training_set']}`. Names reserved for independent "
+              f"evaluation (`shared/data/reserved-for-evaluation.tsv`) are dropped from every corpus before the split: "
+              f"{RESERVED_DROPPED[0]} records this run.", "",
               f"![ROC and precision/recall curves]({man['curves']})", ""]
     # Hand-written sections (augmentation, experiments, model selection,
     # known weaknesses) live next to this script so a retrain keeps them.
@@ -607,6 +615,8 @@ def main(argv):
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
+    t.add_argument("--reserved", default=DEFAULT_RESERVED if os.path.exists(DEFAULT_RESERVED) else None,
+                   help="reserved-for-evaluation.tsv: records of these names are dropped (default: ../shared/data/ next to the repository)")
     t.add_argument("--train-only-source", action="append", default=[],
                    help="records of this source are always in the training split (repeatable)")
     t.add_argument("--benign-weight", type=float, default=1.0,
