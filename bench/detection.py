@@ -246,7 +246,6 @@ def cmd_scan(a):
         print(f"detection: no {a.training_set}: split column left empty", file=sys.stderr)
 
     os.makedirs(a.out, exist_ok=True)
-    dropped = {}
     for source, eco, label, lst, inp in CORPORA:
         if a.only and source not in a.only:
             continue
@@ -343,10 +342,10 @@ def cmd_scan(a):
         os.replace(tsv_path + ".part", tsv_path)
         if os.path.exists(tsv_path + ".prev"):
             os.remove(tsv_path + ".prev")
-        dropped[source] = drop
         print(f"detection: {source}: {n} packages in {time.time() - t0:.0f} s ({reused} rows reused), "
               f"{drop} reserved names dropped" + (f", 1 in {a.sample} sampled" if a.sample > 1 else ""),
               file=sys.stderr)
+        record_dropped(a.out, source, drop)
         sp = os.path.join(a.out, "sampled.txt")
         lines = []
         if os.path.exists(sp):
@@ -356,14 +355,19 @@ def cmd_scan(a):
             lines.append(f"{source}\t1 in {a.sample}")
         with open(sp, "w") as f:
             f.write("".join(ln + "\n" for ln in lines))
+
+
+def record_dropped(out, source, n):
+    """Records in DIR/dropped.json how many reserved names a corpus lost."""
+    dp = os.path.join(out, "dropped.json")
     prev = {}
-    dp = os.path.join(a.out, "dropped.json")
     if os.path.exists(dp):
         with open(dp) as f:
             prev = json.load(f)
-    prev.update(dropped)
-    with open(dp, "w") as f:
+    prev[source] = n
+    with open(dp + ".tmp", "w") as f:
         json.dump(prev, f, indent=1, sort_keys=True)
+    os.replace(dp + ".tmp", dp)
 
 
 def wilson(k, n, z=1.959964):
@@ -418,7 +422,9 @@ def cmd_summary(a):
     sp = os.path.join(a.out, "sampled.txt")
     if os.path.exists(sp):
         with open(sp) as f:
-            w("sampled (not every package scanned): " + ", ".join(sorted(set(f.read().split("\n")) - {""})).replace("\t", " ") + "\n")
+            sampled = sorted(set(f.read().split("\n")) - {""})
+        if sampled:
+            w("sampled (not every package scanned): " + ", ".join(sampled).replace("\t", " ") + "\n")
     vers = {r.get("threshold") for r in rows if r.get("threshold")}
     w(f"thresholds seen: {', '.join(sorted(vers))}\n")
     for scope, keep in (("all", lambda r: True), ("validation only", lambda r: r["split"] == "val")):

@@ -67,11 +67,11 @@ if [ "$summary_only" = 0 ]; then
 	bin=$(realpath "$bin")
 	mkdir -p "$out"
 	{
-		echo "scanner: $bin"
-		echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (dirty)')"
+		echo "scanner: $bin ($("$bin" version 2>/dev/null | head -n 1), sha256 $(sha256sum "$bin" | cut -c1-12))"
+		echo "bench checkout: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (dirty)')"
 		echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo), $(date -u +%Y-%m-%dT%H:%MZ)"
-	} >"$out/run.txt"
-	cat "$out/run.txt"
+	} >>"$out/run.txt"
+	tail -n 3 "$out/run.txt"
 	"$py" bench/detection.py scan --moat "$bin" --out "$out" --data "$data" --cache "$cache" \
 		--repo "$root" --training-set models/training-set.tsv \
 		--reserved "$data/reserved-for-evaluation.tsv" "${only[@]}" "${extra[@]}"

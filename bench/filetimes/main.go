@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -48,24 +49,39 @@ func threadCPU() time.Duration {
 func main() {
 	n := flag.Int("n", 10, "print the `N` slowest files of each archive")
 	rounds := flag.Int("rounds", 3, "time each file `R` times and keep the median")
+	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile to `FILE` (cgo time shows as runtime.cgocall)")
 	parseTimeout := flag.Duration("parse-timeout", 0, "tree-sitter parse budget per file (default: the scanner's); raise it on a loaded machine so a file is timed whole")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: filetimes [-n N] [-rounds R] ARCHIVE...")
 		os.Exit(2)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "filetimes:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	runtime.LockOSThread()
 	ex := features.New(features.Options{ParseTimeout: *parseTimeout})
 	defer ex.Close()
 	ctx := context.Background()
-	status := 0
+	failed := false
 	for _, p := range flag.Args() {
 		if err := one(ctx, ex, p, *n, max(*rounds, 1)); err != nil {
 			fmt.Fprintf(os.Stderr, "filetimes: %s: %v\n", p, err)
-			status = 1
+			failed = true
 		}
 	}
-	os.Exit(status)
+	if failed {
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
 }
 
 func one(ctx context.Context, ex *features.Extractor, p string, n, rounds int) error {
