@@ -151,6 +151,16 @@ elapsed=$(($(date +%s) - t_all0))
 sleep 1 # the audit log is written in batches within 10 ms
 stop_moat
 
+# Keep the raw material first, so a failure below loses nothing.
+if [ -n "$keep" ]; then
+	mkdir -p "$keep"
+	cp "$work/moat.log" "$work/groups.txt" "$work/allowed.txt" "$keep/"
+	for f in "$work"/app-*/package-lock.json; do
+		if [ -f "$f" ]; then cp "$f" "$keep/$(basename "$(dirname "$f")")-package-lock.json"; fi
+	done
+	cp "$data"/audit.log* "$keep/" 2>/dev/null || true
+	for f in "$work"/npm-*.log; do cp "$f" "$keep/"; done
+fi
 echo
 echo "refused by moat (audit log: artifacts npm asked for):"
 jq -r 'select(.action != "allow") | [.name + "@" + .version, .action, (.layer // ""), ((.score // 0) | tostring), ((.reasons // []) | join("; "))] | @tsv' \
@@ -162,21 +172,18 @@ jq -r 'select(.msg == "scanned" and .verdict != "clean") | [.package + "@" + .ve
 	"$work/moat.log" 2>/dev/null | sort -u | awk -F'\t' '{printf "  %-50s %-9s score=%-8.4f %s ms\n", $1, $2, $3, $4}' | tee "$work/bad-scans.txt"
 [ -s "$work/bad-scans.txt" ] || echo "  none"
 scans=$(jq -r 'select(.msg == "scanned") | .package + "@" + .version' "$work/moat.log" 2>/dev/null | sort -u | wc -l)
-slow=$(jq -r 'select(.msg == "scanned") | "\(.ms)\t\(.package)@\(.version)"' "$work/moat.log" 2>/dev/null | sort -rn | head -n 5 | awk -F'\t' '{printf "%s (%s ms) ", $2, $1}')
+# (|| true: head ends the pipe early, and pipefail would make that fatal)
+slow=$(jq -r 'select(.msg == "scanned") | "\(.ms)\t\(.package)@\(.version)"' "$work/moat.log" 2>/dev/null | sort -rn | head -n 5 | awk -F'\t' '{printf "%s (%s ms) ", $2, $1}' || true)
 
 for f in "$work"/app-*/package-lock.json; do
-	[ -f "$f" ] && jq -r '.packages | to_entries[] | select((.key | startswith("node_modules/")) and .value.version != null and (.value.link | not)) | (.key | sub(".*node_modules/"; "")) + "@" + .value.version' "$f"
+	[ -f "$f" ] || continue
+	jq -r '.packages | to_entries[] | select((.key | startswith("node_modules/")) and .value.version != null and (.value.link | not)) | (.key | sub(".*node_modules/"; "")) + "@" + .value.version' "$f"
 done | sort -u >"$work/installed.txt"
 distinct=$(wc -l <"$work/installed.txt")
 ok=$(grep -c ' ok$' "$work/groups.txt" || true)
 ngroups=$(wc -l <"$work/groups.txt")
 echo
 echo "slowest scans: $slow"
-if [ -n "$keep" ]; then
-	mkdir -p "$keep"
-	cp "$work/moat.log" "$work/installed.txt" "$work/refused.txt" "$work/bad-scans.txt" "$work/groups.txt" "$work/allowed.txt" "$keep/"
-	cp "$data"/audit.log* "$keep/" 2>/dev/null || true
-	for f in "$work"/npm-*.log; do cp "$f" "$keep/"; done
-fi
+if [ -n "$keep" ]; then cp "$work/installed.txt" "$work/refused.txt" "$work/bad-scans.txt" "$keep/"; fi
 printf 'summary: %d top-level targets in %d groups (%d installed ok), %d distinct packages installed (lockfiles), %d artifacts scanned, %d refused to npm, %d scans malicious or failed, %d allow overrides needed, %d s\n' \
 	"$targets" "$ngroups" "$ok" "$distinct" "$scans" "$(wc -l <"$work/refused.txt")" "$(wc -l <"$work/bad-scans.txt")" "$(wc -l <"$work/allowed.txt")" "$elapsed"
