@@ -383,6 +383,16 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte, 
 		}
 		r.Path = a.Filename
 		r.ScannerVersion = ver
+		if r.ErrorKind == scan.KindTimeout || r.ErrorKind == scan.KindCanceled {
+			// A scan that ran out of time says nothing about the artifact,
+			// only about the machine at that moment (a prefetch scan at idle
+			// priority on a busy host, say): the request that waited for it
+			// gets the error, and the next one scans again instead of being
+			// refused from a stored report.
+			g.o.Logger.Warn("scan did not finish; not stored", "ecosystem", a.Ecosystem, "package", a.Name, "version", a.Version,
+				"kind", r.ErrorKind, "ms", r.DurationMS, "prefetch", !urgent)
+			return r, nil
+		}
 		if err := g.o.Store.PutReport(sctx, r); err != nil {
 			g.o.Logger.Warn("storing scan report", "sha256", sha, "err", err)
 		}

@@ -50,6 +50,27 @@ func TestConcurrentRequestsFetchAndScanOnce(t *testing.T) {
 	}
 }
 
+// TestTimedOutScanIsNotStored: a scan that ran out of time refuses the
+// request that waited for it (on_scan_error: block), and the next request
+// scans again rather than being refused from a stored error.
+func TestTimedOutScanIsNotStored(t *testing.T) {
+	h := newHarness(t)
+	h.scanner.timeouts.Store(1)
+	v := npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "x"}}
+	h.npm.Add("slowpkg", v)
+	code, body := h.get(t, "/npm/slowpkg/-/slowpkg-1.0.0.tgz")
+	if code != http.StatusForbidden || !bytes.Contains(body, []byte("could not be scanned")) {
+		t.Fatalf("first request: %d %s", code, body)
+	}
+	code, _ = h.get(t, "/npm/slowpkg/-/slowpkg-1.0.0.tgz")
+	if code != http.StatusOK {
+		t.Fatalf("second request: %d, want 200 after a fresh scan", code)
+	}
+	if got := h.scanner.scans.Load(); got != 2 {
+		t.Errorf("scanned %d times, want 2", got)
+	}
+}
+
 func TestBlockedIsNeverServedFromCache(t *testing.T) {
 	h := newHarness(t)
 	h.npm.Add("pkg-evil", npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "x"}})

@@ -22,6 +22,8 @@ import (
 type fakeScanner struct {
 	scans atomic.Int64
 	delay time.Duration
+	// timeouts makes the first scans (this many) report a timeout.
+	timeouts atomic.Int64
 }
 
 func (f *fakeScanner) Version() string { return "fake/1" }
@@ -32,6 +34,10 @@ func (f *fakeScanner) Scan(ctx context.Context, in scan.Input) *scan.Report {
 		time.Sleep(f.delay)
 	}
 	r := &scan.Report{Ecosystem: in.Ecosystem, Name: in.Name, Version: in.Version, SHA256: in.SHA256, Verdict: scan.VerdictClean, Threshold: 0.5, ScannerVersion: f.Version()}
+	if f.timeouts.Add(-1) >= 0 {
+		r.Verdict, r.Error, r.ErrorKind = scan.VerdictError, "scan timed out after 20s", scan.KindTimeout
+		return r
+	}
 	if len(in.Data) > 0 && strings.Contains(in.Filename, "evil") {
 		r.Verdict, r.Score = scan.VerdictMalicious, 0.99
 	}
