@@ -193,7 +193,11 @@ func (p *planner) fileJob(as, extractAs string) job {
 
 // npm lifecycle scripts run at install time, in this order. binding.gyp
 // takes the place of "install" when that script is absent.
-var npmInstallScripts = []string{"preinstall", "install", "postinstall", "prepare"}
+// npmInstallScripts are the lifecycle scripts npm, yarn and pnpm run when
+// they install a package from a registry tarball, in order. "prepare" is
+// not one: it runs before packing and for git or folder dependencies, never
+// for a tarball moat serves, and build tooling fills it (husky, tsc).
+var npmInstallScripts = []string{"preinstall", "install", "postinstall"}
 
 func (p *planner) npm() {
 	raw := p.data["package.json"]

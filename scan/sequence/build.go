@@ -27,7 +27,7 @@ const (
 // Node resolves a relative require.
 type Package struct {
 	// Install lists the files executed at install time, in execution order:
-	// npm lifecycle scripts (preinstall → install → postinstall → prepare,
+	// npm lifecycle scripts (preinstall → install → postinstall,
 	// as virtual files) and the files they run, binding.gyp, setup.py,
 	// *.pth files, inline scripts.
 	Install []string

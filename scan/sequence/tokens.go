@@ -60,7 +60,7 @@ var Tokens = []string{
 	"parse.error",         // the file is mostly syntax errors (once per file)
 
 	// Manifest and structure (emitted by the scan package, except where noted).
-	"install.script",      // npm preinstall/install/postinstall/prepare script, one per script
+	"install.script",      // npm preinstall/install/postinstall script, one per script
 	"install.node_eval",   // node -e in an install script
 	"install.binding_gyp", // binding.gyp present (native build at install)
 	"setup.py",            // an executed setup.py is present
