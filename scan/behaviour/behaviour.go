@@ -91,7 +91,7 @@ const span = 24
 var Rules = []Rule{
 	{
 		Name:  "install.exfiltration",
-		Why:   "install-time code reads credentials or the whole environment and sends data over the network",
+		Why:   "install-time code reads credential files or browser, wallet or messenger stores and sends data over the network",
 		Kinds: []string{Install},
 		All:   [][]string{strongSecret, send},
 	},
