@@ -47,7 +47,7 @@ func (s *Scanner) decide(ctx context.Context, r *Report, pkg sequence.Package, f
 	}
 	slices.SortStableFunc(r.Units, func(a, b UnitScore) int { return cmp.Compare(b.Score, a.Score) })
 
-	r.Rules = behaviour.Evaluate(ruleFiles(files, units))
+	r.Rules = behaviour.Evaluate(ruleFiles(files, units, pkg.BuildBackend))
 	r.Verdict = VerdictClean
 	if len(r.Rules) > 0 {
 		r.Score, r.DecidedBy = ruleScore, "rule:"+r.Rules[0].Rule
@@ -101,11 +101,14 @@ func (s *Scanner) scoreAll(ctx context.Context, batch [][]string) ([]float64, er
 }
 
 // ruleFiles gives each file with events the strongest place it runs in:
-// install time if the install unit holds it, else import time if an import
-// unit does, else other. Units leave out files without risky tokens, so
+// install time if the install unit holds it or it is an in-tree build
+// backend, else import time if an import unit does, else other. Units leave out files without risky tokens, so
 // reachability is recomputed here over all files.
-func ruleFiles(files []*sequence.FileEvents, units []sequence.Unit) []behaviour.File {
+func ruleFiles(files []*sequence.FileEvents, units []sequence.Unit, backends []string) []behaviour.File {
 	kind := make(map[string]string)
+	for _, f := range backends {
+		kind[sequence.CleanPath(f)] = behaviour.Install
+	}
 	for _, u := range units {
 		for _, f := range u.Files {
 			switch {

@@ -565,9 +565,9 @@ func (p *planner) pypi(filename string, paths []string) {
 	}
 }
 
-// inTreeBackend adds a PEP 517 build backend that the sdist itself ships
-// (pyproject.toml's build-system.backend-path) as install-time code: pip
-// imports and runs it to build the package, exactly as it runs setup.py.
+// inTreeBackend records a PEP 517 build backend that the sdist itself
+// ships (pyproject.toml's build-system.backend-path): pip imports and runs
+// it to build the package, as it runs setup.py (sequence.Package.BuildBackend).
 func (p *planner) inTreeBackend(pyproject []byte) {
 	backend, dirs := parseBuildSystem(pyproject)
 	mod, _, _ := strings.Cut(backend, ":")
@@ -577,14 +577,10 @@ func (p *planner) inTreeBackend(pyproject []byte) {
 	rel := strings.ReplaceAll(mod, ".", "/")
 	for _, d := range dirs {
 		for _, f := range []string{path.Join(cleanRel(d), rel+".py"), path.Join(cleanRel(d), rel, "__init__.py")} {
-			if p.data[f] == nil || slices.Contains(p.pkg.Install, f) {
+			if p.data[f] == nil || slices.Contains(p.pkg.BuildBackend, f) {
 				continue
 			}
-			p.files = append(p.files, composite{path: "pyproject.toml", parts: []part{{job: -1, events: []sequence.Event{{
-				Token: "setup.py", File: "pyproject.toml", Line: lineOfKey(pyproject, "build-backend"),
-				Snippet: snippet("in-tree build backend " + backend + " (run by pip at install)"),
-			}}}}, imports: []string{"./" + f}})
-			p.pkg.Install = append(p.pkg.Install, "pyproject.toml", f)
+			p.pkg.BuildBackend = append(p.pkg.BuildBackend, f)
 			return
 		}
 	}

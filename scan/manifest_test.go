@@ -138,8 +138,8 @@ func TestPlanInTreeBackend(t *testing.T) {
 		name, pyproject string
 		want            []string
 	}{
-		{"module in backend-path", "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n", []string{"pyproject.toml", "backend.py"}},
-		{"package over lines", "[build-system]\nbuild-backend = 'build_tools.hooks:Backend'  # ours\nbackend-path = [\n  \"_build\",\n]\n", []string{"pyproject.toml", "_build/build_tools/hooks/__init__.py"}},
+		{"module in backend-path", "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n", []string{"backend.py"}},
+		{"package over lines", "[build-system]\nbuild-backend = 'build_tools.hooks:Backend'  # ours\nbackend-path = [\n  \"_build\",\n]\n", []string{"_build/build_tools/hooks/__init__.py"}},
 		{"installed backend", "[build-system]\nbuild-backend = \"setuptools.build_meta\"\n", nil},
 		{"backend-path elsewhere", "[tool.x]\nbackend-path = [\".\"]\nbuild-backend = \"backend\"\n", nil},
 		{"missing file", "[build-system]\nbuild-backend = \"nothere\"\nbackend-path = [\".\"]\n", nil},
@@ -153,12 +153,12 @@ func TestPlanInTreeBackend(t *testing.T) {
 				{Path: "PKG-INFO", Data: []byte("Name: x\nVersion: 1\n")},
 			}}
 			p := newPlan(a, Input{Filename: "x-1.tar.gz"})
-			if !slices.Equal(p.pkg.Install, tt.want) {
-				t.Errorf("install entries %q, want %q", p.pkg.Install, tt.want)
+			if !slices.Equal(p.pkg.BuildBackend, tt.want) {
+				t.Errorf("build backends %q, want %q", p.pkg.BuildBackend, tt.want)
 			}
 			// A wheel is not built: no backend runs.
-			if p := newPlan(a, Input{Filename: "x-1-py3-none-any.whl"}); len(p.pkg.Install) != 0 {
-				t.Errorf("wheel install entries %q", p.pkg.Install)
+			if p := newPlan(a, Input{Filename: "x-1-py3-none-any.whl"}); len(p.pkg.BuildBackend) != 0 {
+				t.Errorf("wheel build backends %q", p.pkg.BuildBackend)
 			}
 		})
 	}

@@ -35,6 +35,11 @@ type Package struct {
 	// npm main, exports ("." first), bin, index.js; Python top-level
 	// packages' __init__.py and top-level modules.
 	Import []string
+	// BuildBackend lists in-tree PEP 517 build backends (pyproject.toml's
+	// backend-path): pip runs them to build an sdist, so the behaviour
+	// rules judge them as install-time code; the sequence keeps them among
+	// the other files, where the model was trained to see them.
+	BuildBackend []string
 	// PythonRoots lists the folders from which absolute Python imports
 	// resolve, besides the package root, "src" and the importing file's own
 	// folder (e.g. a wheel's "<name>.data/purelib").
