@@ -33,9 +33,9 @@ const (
 	DefaultMaxFindings = 50
 	// DefaultUnitThreshold is the unit score that decides a verdict: the
 	// lowest at which the shipped model's units added no false block on
-	// the benign npm corpus (bench/detection.sh; the model card has the
-	// figures).
-	DefaultUnitThreshold = 0.9995
+	// the benign npm and PyPI corpora (bench/detection.sh; the model card
+	// has the figures).
+	DefaultUnitThreshold = 0.9997
 	// DefaultParseInFlight bounds the source bytes being extracted at once
 	// by all scans of a Scanner together. Parsing costs memory in proportion
 	// to the source (tree-sitter's tree, its flattened copy: tens of bytes per

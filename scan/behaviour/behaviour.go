@@ -103,9 +103,11 @@ var Rules = []Rule{
 	},
 	{
 		Name:  "install.self_publish",
-		Why:   "install-time code publishes packages or reads publishing tokens to spread itself",
+		Why:   "install-time code reads credentials and publishes packages (a worm spreading itself)",
 		Kinds: []string{Install},
-		All:   [][]string{{"publish.self"}},
+		// Publishing alone is a release helper (setup.py's classic
+		// "publish" command runs twine upload); a worm takes the tokens too.
+		All: [][]string{secret, {"publish.self"}},
 	},
 	{
 		Name:  "install.runs_binary",

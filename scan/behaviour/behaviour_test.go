@@ -29,6 +29,7 @@ func TestEvaluate(t *testing.T) {
 		{"token to webhook anywhere", file("lib/x.js", Other, "env.read.all url.webhook net.call"), "secret_to_collector"},
 		{"env copied for a child at install", file("install.js", Install, "env.read.all process.call net.call"), ""},
 		{"self-publishing at install", file("bundle.js", Install, "env.read.secret publish.self"), "install.self_publish"},
+		{"setup.py publish command", file("setup.py", Install, "process.call publish.self"), ""},
 		{"release tool (not at install)", file("lib/publish.js", Import, "env.read.secret publish.self net.call"), ""},
 		{"drainer", file("dist/index.js", Import, "browser.hook wallet.address net.call"), "wallet_drainer"},
 		{"fetch polyfill", file("dist/polyfill.js", Import, "browser.hook net.call"), ""},
