@@ -1,9 +1,6 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moatproject/moat/internal/testutil/npmfake"
+	"github.com/moatproject/moat/internal/testutil/pypifake"
 	"github.com/moatproject/moat/scan"
 )
 
@@ -66,29 +65,21 @@ func TestPaddedPayloadBlocked(t *testing.T) {
 				continue // 16 MiB of dense code: the archive's per-file cap, covered by the others
 			}
 			jsPad, pyPad := mk(mib << 20)
-			for _, c := range []struct {
-				eco, fn, root string
-				files         map[string]string
-			}{
-				{"npm", "padded-fixture-1.0.0.tgz", "package/", map[string]string{
+			sdistName, sdistData := pypifake.Sdist("padded-fixture", "1.0", map[string]string{"setup.py": pyPad + py})
+			for _, c := range []paddedCase{
+				{"npm", "padded-fixture-1.0.0.tgz", npmfake.BuildTarball(map[string]string{
 					"package.json": `{"name":"padded-fixture","version":"1.0.0","scripts":{"postinstall":"node install.js"}}`,
 					"install.js":   jsPad + js,
-				}},
-				{"pypi", "padded-fixture-1.0.tar.gz", "padded-fixture-1.0/", map[string]string{
-					"PKG-INFO": "Metadata-Version: 2.1\nName: padded-fixture\nVersion: 1.0\n",
-					"setup.py": pyPad + py,
-				}},
+				}), jsPad + js},
+				{"pypi", sdistName, sdistData, pyPad + py},
 			} {
 				t.Run(fmt.Sprintf("%s/%s/%dMiB", c.eco, pad, mib), func(t *testing.T) {
-					r := s.Scan(context.Background(), scan.Input{Filename: c.fn, Data: tarGz(t, c.root, c.files)})
+					r := s.Scan(context.Background(), scan.Input{Filename: c.fn, Data: c.data})
 					// A file over the archive's per-file limit (16 MiB) is kept
 					// only in part: install-time code that was not read whole
 					// is a scan error of kind "unanalysed", which the default
 					// on_scan_error: block refuses, never a clean verdict.
-					over := false
-					for _, body := range c.files {
-						over = over || len(body) > 16<<20
-					}
+					over := len(c.body) > 16<<20
 					switch {
 					case over && (r.Verdict != scan.VerdictError || r.ErrorKind != scan.KindUnanalysed):
 						t.Errorf("over the per-file limit: %s (%s), want error %q", r.Verdict, r.ErrorKind, scan.KindUnanalysed)
@@ -101,24 +92,9 @@ func TestPaddedPayloadBlocked(t *testing.T) {
 	}
 }
 
-func tarGz(t *testing.T, root string, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: root + name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+// paddedCase is one archive of TestPaddedPayloadBlocked and its padded file.
+type paddedCase struct {
+	eco, fn string
+	data    []byte
+	body    string
 }
