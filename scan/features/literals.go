@@ -269,23 +269,14 @@ func isHexString(s []byte) bool {
 // isBase64 reports whether s looks like base64: the alphabet only, mixed
 // case and digits (so words and identifiers do not qualify).
 func isBase64(s []byte) bool {
-	var upper, lower, digit bool
 	body := bytes.TrimRight(s, "=")
 	if len(s)-len(body) > 2 {
 		return false
 	}
 	for _, c := range body {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			upper = true
-		case c >= 'a' && c <= 'z':
-			lower = true
-		case c >= '0' && c <= '9':
-			digit = true
-		case c == '+' || c == '/' || c == '-' || c == '_':
-		default:
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_') {
 			return false
 		}
 	}
-	return upper && lower && digit
+	return mixedAlnum(body)
 }
