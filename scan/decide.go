@@ -47,7 +47,7 @@ func (s *Scanner) decide(ctx context.Context, r *Report, pkg sequence.Package, f
 	}
 	slices.SortStableFunc(r.Units, func(a, b UnitScore) int { return cmp.Compare(b.Score, a.Score) })
 
-	r.Rules = behaviour.Evaluate(ruleFiles(files, units, pkg.BuildBackend))
+	r.Rules = behaviour.Evaluate(ruleFiles(pkg, files))
 	r.Verdict = VerdictClean
 	if len(r.Rules) > 0 {
 		r.Score, r.DecidedBy = ruleScore, "rule:"+r.Rules[0].Rule
@@ -101,32 +101,25 @@ func (s *Scanner) scoreAll(ctx context.Context, batch [][]string) ([]float64, er
 }
 
 // ruleFiles gives each file with events the strongest place it runs in:
-// install time if the install unit holds it or it is an in-tree build
-// backend, else import time if an import unit does, else other. Units leave out files without risky tokens, so
-// reachability is recomputed here over all files.
-func ruleFiles(files []*sequence.FileEvents, units []sequence.Unit, backends []string) []behaviour.File {
-	kind := make(map[string]string)
-	for _, f := range backends {
-		kind[sequence.CleanPath(f)] = behaviour.Install
+// install time if an install entry reaches it or it is an in-tree build
+// backend, else import time if an import entry reaches it, else other.
+func ruleFiles(pkg sequence.Package, files []*sequence.FileEvents) []behaviour.File {
+	install := sequence.Reached(pkg, files, pkg.Install)
+	for _, f := range pkg.BuildBackend {
+		install[sequence.CleanPath(f)] = true
 	}
-	for _, u := range units {
-		for _, f := range u.Files {
-			switch {
-			case u.Kind == sequence.UnitInstall:
-				kind[f] = behaviour.Install
-			case u.Kind == sequence.UnitImport && kind[f] == "":
-				kind[f] = behaviour.Import
-			}
-		}
-	}
+	imported := sequence.Reached(pkg, files, pkg.Import)
 	out := make([]behaviour.File, 0, len(files))
 	for _, f := range files {
 		if f == nil || len(f.Events) == 0 {
 			continue
 		}
-		k := kind[f.Path]
-		if k == "" {
-			k = behaviour.Other
+		k, p := behaviour.Other, sequence.CleanPath(f.Path)
+		switch {
+		case install[p]:
+			k = behaviour.Install
+		case imported[p]:
+			k = behaviour.Import
 		}
 		out = append(out, behaviour.File{Path: f.Path, Kind: k, Events: f.Events})
 	}

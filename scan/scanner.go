@@ -488,8 +488,8 @@ func (s *Scanner) extract(ctx context.Context, p *plan) (files []*sequence.FileE
 			continue
 		}
 		if install == nil {
-			install = sequence.InstallFiles(p.pkg, out)
-			imported = sequence.InstallFiles(sequence.Package{Install: p.pkg.Import, PythonRoots: p.pkg.PythonRoots}, out)
+			install = sequence.Reached(p.pkg, out, p.pkg.Install)
+			imported = sequence.Reached(p.pkg, out, p.pkg.Import)
 		}
 		path := sequence.CleanPath(fe.Path)
 		why := "parse timed out"

@@ -304,12 +304,13 @@ func newBuilder(files []*FileEvents, roots []string, maxRepeat int) *builder {
 	return b
 }
 
-// InstallFiles returns the files Build puts in the install phase: the
-// install entry points and the local files they import, transitively; paths
-// are cleaned as Build cleans FileEvents.Path.
-func InstallFiles(pkg Package, files []*FileEvents) map[string]bool {
+// Reached returns the files that entries and the local files they import
+// reach, as Build follows them: Reached(pkg, files, pkg.Install) is the
+// install phase, Reached(pkg, files, pkg.Import) what importing the
+// package loads. Paths are cleaned (CleanPath).
+func Reached(pkg Package, files []*FileEvents, entries []string) map[string]bool {
 	b := newBuilder(files, pkg.PythonRoots, DefaultMaxRepeat)
-	b.walk(pkg.Install)
+	b.walk(entries)
 	return b.seen
 }
 
