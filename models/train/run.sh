@@ -102,6 +102,7 @@ fi
 echo "run.sh: training" >&2
 cd "$here"
 OPENBLAS_NUM_THREADS=1 "$py" train.py train --data "$out"/data/*.jsonl --out "$out/model" \
+	--pool-act gelu --epochs 10 --pretrain-epochs 5 --target-fpr 0.001 \
 	--train-only-source npm-synthetic --train-only-source npm-trojan "$@"
 
 for f in model.onnx vocab.txt manifest.json reference.json training-set.tsv README.md; do
