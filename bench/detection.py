@@ -51,6 +51,10 @@ CORPORA = [
     ("npm-registry", "npm", "benign", "data:benign/npm.tsv", "cache:npm"),
     ("npm-registry-extra", "npm", "benign", "repo:models/train/npm-extra.tsv", "cache:npm-extra"),
     ("debian-python", "pypi", "benign", "data:benign/debian-python.tsv", "cache:deb"),
+    # Held out: picked for measuring the false-positive rate only, never read
+    # by training (models/train/npm_extra.py and deb_extra.py say how).
+    ("npm-registry-holdout", "npm", "benign", "repo:models/train/npm-holdout.tsv", "cache:npm-holdout"),
+    ("debian-python-holdout", "pypi", "benign", "repo:models/train/debian-holdout.tsv", "cache:deb-holdout"),
 ]
 
 ARCHIVE_EXTS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip", ".whl", ".deb", ".egg")
@@ -427,7 +431,9 @@ def cmd_summary(a):
             w("sampled (not every package scanned): " + ", ".join(sampled).replace("\t", " ") + "\n")
     vers = {r.get("threshold") for r in rows if r.get("threshold")}
     w(f"thresholds seen: {', '.join(sorted(vers))}\n")
-    for scope, keep in (("all", lambda r: True), ("validation only", lambda r: r["split"] == "val")):
+    for scope, keep in (("all", lambda r: True), ("validation only", lambda r: r["split"] == "val"),
+                        ("validation split and rows not in the training set (held-out corpora)",
+                         lambda r: r["split"] in ("val", "none"))):
         sel = [r for r in rows if keep(r)]
         w(f"\n== {scope} ==\nper source:\n")
         for source, *_ in CORPORA:

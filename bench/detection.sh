@@ -18,7 +18,7 @@
 #                    DIR/<source>.tsv present. Sources: pypi-malregistry,
 #                    guarddog-npm-snippets, npm-hard-negatives, pypi-sdist,
 #                    pypi-src, pypi-wheels, npm-registry, npm-registry-extra,
-#                    debian-python
+#                    debian-python, npm-registry-holdout, debian-python-holdout
 # --sample K         scan 1 in K packages of each corpus (a hash of the archive
 #                    name picks them; the summary says so), for a quick look
 # --resume           reuse the rows DIR already holds for these corpora (after an
@@ -28,7 +28,10 @@
 # Corpora: $MOAT_DATA (default ../shared/data next to the repository) and the
 # downloads under $MOAT_DATA_CACHE (default ~/.cache/moat-data): npm/ and deb/
 # from $MOAT_DATA/fetch-benign.sh, npm-extra/ from
-# `models/train/npm_extra.py fetch` (see models/train/run.sh). A missing corpus
+# `models/train/npm_extra.py fetch` (see models/train/run.sh); the held-out
+# corpora npm-holdout/ from `models/train/npm_extra.py fetch --list
+# models/train/npm-holdout.tsv` and deb-holdout/ from
+# `models/train/deb_extra.py fetch --list models/train/debian-holdout.tsv`. A missing corpus
 # is skipped with a note. The malicious archives are real malware: they are
 # read in memory from their .tar and passed to moat through named pipes, never
 # unpacked to disk (bench/detection.py). One moat process at a time, one scan

@@ -16,6 +16,16 @@ monthly download counts:
   npm_extra.py fetch --list models/train/npm-extra.tsv --dir CACHE
       downloads the listed tarballs into CACHE, checking every sha256.
 
+A held-out list for measuring the false-positive rate only (never read by
+training; see models/README.md) is picked the same way with another salt,
+skipping every name already in the shared and extra lists:
+
+  npm_extra.py select --list npm.tsv --salt moat-npm-holdout-1 \
+      --exclude models/train/npm-extra.tsv --source npm-registry-holdout \
+      --top 1000 --mid 1000 --low 500 --out models/train/npm-holdout.tsv
+
+Names in the reserved-for-evaluation list are never picked.
+
 The registry is the one npm is configured with (npm config get registry).
 Tarballs are only downloaded and hashed here; moat dataset reads them
 statically later. Nothing is installed or run.
@@ -57,17 +67,32 @@ def download(url, max_bytes):
     return data
 
 
+def reserved_npm(path):
+    """Lower-cased npm names in the reserved-for-evaluation list (empty if absent)."""
+    out = set()
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if len(p) >= 2 and p[0] == "npm":
+                    out.add(p[1].lower())
+    return out
+
+
 def select(args):
     have = set()
-    with open(args.shared) as f:
-        for r in csv.DictReader(f, delimiter="\t"):
-            have.add(r["package"])
+    for lst in [args.shared] + args.exclude:
+        with open(lst) as f:
+            for r in csv.DictReader(f, delimiter="\t"):
+                have.add(r["package"])
+    have |= reserved_npm(args.reserved)
+    salt = args.salt.encode()
     tiers = {"top": [], "mid": [], "low": []}
     with open(args.list) as f:
         next(f)
         for line in f:
             p = line.rstrip("\n").split("\t")
-            if len(p) < 3 or p[0] in have:
+            if len(p) < 3 or p[0] in have or p[0].lower() in have:
                 continue
             try:
                 d = int(p[2])
@@ -79,7 +104,7 @@ def select(args):
     want = {"top": args.top, "mid": args.mid, "low": args.low}
     picked = []
     for t, rows in tiers.items():
-        rows.sort(key=lambda r: hashlib.sha256(SALT + r[0].encode()).digest())
+        rows.sort(key=lambda r: hashlib.sha256(salt + r[0].encode()).digest())
         picked += [(t, r) for r in rows[: int(want[t] * 1.15) + 10]]  # spares for failures
     reg = registry()
 
@@ -101,7 +126,7 @@ def select(args):
             with open(os.path.join(args.dir, os.path.basename(rel)), "wb") as f:
                 f.write(data)
             out[t].append([("npm"), name, version, rel, hashlib.sha256(data).hexdigest(),
-                           str(len(data)), "npm-registry-extra", "tier=" + t, f"downloads_month={d}"])
+                           str(len(data)), args.source, "tier=" + t, f"downloads_month={d}"])
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(HEADER)
@@ -150,6 +175,13 @@ def main():
     s.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "../../../shared/data/benign/npm.tsv"))
     s.add_argument("--out", required=True)
     s.add_argument("--dir", required=True, help="where the downloaded tarballs go")
+    s.add_argument("--exclude", action="append", default=[],
+                   help="another package list (TSV with a package column) whose names are skipped; repeatable")
+    s.add_argument("--reserved", default=os.path.join(os.path.dirname(__file__),
+                                                      "../../../shared/data/reserved-for-evaluation.tsv"),
+                   help="names never picked (the reserved-for-evaluation list)")
+    s.add_argument("--salt", default=SALT.decode(), help="salt of the hash that orders each tier")
+    s.add_argument("--source", default="npm-registry-extra", help="source column of the rows written")
     s.add_argument("--top", type=int, default=1000)
     s.add_argument("--mid", type=int, default=1000)
     s.add_argument("--low", type=int, default=500)
