@@ -260,10 +260,15 @@ func scanSource(t *testing.T, s *scan.Scanner, src corpusSource, sample func(str
 // BenchmarkScanNPMCorpus scans the benign npm corpus
 // (${MOAT_DATA_CACHE:-~/.cache/moat-data}/npm/*.tgz) one package at a time
 // and reports the median and p99 latency per package and the peak RSS.
-// MOAT_BENCH_SAMPLE=N limits it to the first N packages. Run with
-// -benchtime=1x.
+// MOAT_BENCH_SAMPLE=N limits it to the first N packages; MOAT_BENCH_GLOB
+// scans the archives that glob names instead (to profile a few slow ones
+// with -cpuprofile). Run with -benchtime=1x.
 func BenchmarkScanNPMCorpus(b *testing.B) {
-	files, _ := filepath.Glob(filepath.Join(dataCache(), "npm", "*.tgz"))
+	pattern := filepath.Join(dataCache(), "npm", "*.tgz")
+	if g := os.Getenv("MOAT_BENCH_GLOB"); g != "" {
+		pattern = g
+	}
+	files, _ := filepath.Glob(pattern)
 	if len(files) == 0 {
 		b.Skip("no npm corpus; run ../shared/data/fetch-benign.sh")
 	}

@@ -55,6 +55,14 @@ func classifyLiteral(a emitter, lower *[]byte, s, raw []byte, n int32) {
 		}
 	}
 	urls(a, s, low, n)
+	walletAndPublish(a, s, low, n)
+	if !needles.mayContain(low) {
+		// No needle of the path, store, persistence, publish or shell lists
+		// can start anywhere in the literal: most literals of a bundle or an
+		// icon set (identifiers, markup, SVG paths) end here, one pass over
+		// their bytes instead of one per needle.
+		return
+	}
 	if containsAny(low, sensitivePaths) || isComponent(low, ".env") {
 		a.emit("sensitive.path", n)
 	}
@@ -77,13 +85,17 @@ func classifyLiteral(a emitter, lower *[]byte, s, raw []byte, n int32) {
 	if containsAny(low, persistenceLower) || isComponent(low, ".profile") {
 		a.emit("persistence", n)
 	}
-	walletAndPublish(a, s, low, n)
 	shell(a, low, n)
 }
 
 // urls emits url, url.ip and the host-class tokens.
 func urls(a emitter, s, low []byte, n int32) {
 	hasURL := false
+	if !bytes.Contains(low, []byte("://")) {
+		// urlRE needs a scheme separator; skip the regexp for the many
+		// literals without one.
+		goto noURL
+	}
 	for _, m := range urlRE.FindAllSubmatchIndex(low, 4) {
 		hasURL = true
 		host := string(s[m[2]:m[3]])
@@ -92,10 +104,14 @@ func urls(a emitter, s, low []byte, n int32) {
 			break
 		}
 	}
+noURL:
 	if hasURL {
 		a.emit("url", n)
 	} else if isRawIP(string(bytes.TrimSpace(s))) {
 		a.emit("url.ip", n)
+	}
+	if !needles.mayContain(low) {
+		return
 	}
 	for _, h := range hostClasses {
 		if containsAny(low, h.needles) {
@@ -178,6 +194,49 @@ var hostClasses = []hostClass{
 		"dnslog.cn", "ceye.io", "requestrepo.com", "pinggy.io", "bore.pub")},
 	{"url.telegram", bs("api.telegram.org")},
 }
+
+// needleStarts is a prefilter for the needle lists classifyLiteral and urls
+// search a lower-cased literal for: the set of the two-byte prefixes of every
+// needle. A literal none of whose byte pairs is in the set contains none of
+// the needles, which one pass over it tells.
+type needleStarts [1 << 16 / 64]uint64
+
+func (t *needleStarts) add(lists ...[][]byte) {
+	for _, l := range lists {
+		for _, n := range l {
+			n = bytes.ToLower(n)
+			if len(n) < 2 {
+				panic("needle shorter than two bytes: " + string(n))
+			}
+			k := uint16(n[0])<<8 | uint16(n[1])
+			t[k/64] |= 1 << (k % 64)
+		}
+	}
+}
+
+// mayContain reports whether some needle may occur in low (false: none does).
+func (t *needleStarts) mayContain(low []byte) bool {
+	for i := 0; i+1 < len(low); i++ {
+		k := uint16(low[i])<<8 | uint16(low[i+1])
+		if t[k/64]&(1<<(k%64)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// needles holds the prefixes of every list classifyLiteral searches after
+// its prefilter, and the whole words it looks for with isComponent or
+// bytes.Contains there.
+var needles = func() *needleStarts {
+	t := new(needleStarts)
+	t.add(sensitivePaths, browserCase, browserLower, walletLower, messengerLower, discordStores, persistenceLower,
+		shellHints, bs(".env", "cookies", "firefox", "tdata", ".profile", "discord"))
+	for _, h := range hostClasses {
+		t.add(h.needles)
+	}
+	return t
+}()
 
 func bs(ss ...string) [][]byte {
 	out := make([][]byte, len(ss))
