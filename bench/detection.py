@@ -36,7 +36,7 @@ import threading
 import time
 
 COLUMNS = ["source", "name", "version", "split", "label", "first_seen", "ecosystem", "score",
-           "threshold", "verdict", "error_kind", "duration_ms", "top_findings", "path"]
+           "threshold", "verdict", "error_kind", "duration_ms", "top_findings", "path", "decided_by"]
 
 # Corpora: source name (as models/training-set.tsv spells it), ecosystem,
 # label ("note": from the list's note column), list, input (relative to the
@@ -226,6 +226,15 @@ def findings_text(rep, n=3):
     return "; ".join(parts).replace("\t", " ").replace("\n", " ")
 
 
+def decided_by(rep):
+    """What decided the verdict: "package", "unit:KIND:NAME", or the rules
+    that fired ("rule:NAME FILE", comma-separated)."""
+    hits = rep.get("rules") or []
+    if hits:
+        return ",".join(f"rule:{h.get('rule', '')} {h.get('file', '')}" for h in hits)
+    return rep.get("decided_by", "") or ""
+
+
 def clean(s):
     return str(s).replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
@@ -289,7 +298,8 @@ def cmd_scan(a):
                     else:
                         row.update(score=f"{r.get('score', 0):.6f}", threshold=f"{r.get('threshold', 0):.6f}",
                                    verdict=r.get("verdict", ""), error_kind=r.get("error_kind", ""),
-                                   duration_ms=r.get("duration_ms", ""), top_findings=findings_text(r))
+                                   duration_ms=r.get("duration_ms", ""), top_findings=findings_text(r),
+                                   decided_by=decided_by(r))
                         row["name"] = row["name"] or r.get("name", "")
                         row["version"] = row["version"] or r.get("version", "")
                     out.write("\t".join(clean(row.get(c, "")) for c in COLUMNS) + "\n")

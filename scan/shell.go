@@ -101,14 +101,14 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 			fetched = true
 			for _, next := range cmds[i+1:] {
 				if n, _, _ := commandName(next, nil); shells[n] || interpreters[n] {
-					f.add("shell.download_exec")
+					f.add("shell.download_exec", "process.download_exec")
 					break
 				}
 			}
 		case shells[name]:
 			f.add("shell.script", "process.call")
 			if downloadedBefore && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-				f.add("shell.download_exec")
+				f.add("shell.download_exec", "process.download_exec")
 			}
 			for j, a := range args {
 				if a == "-c" && j+1 < len(args) {
@@ -131,7 +131,7 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 		case name == "chmod":
 			f.add("shell.script")
 			if downloadedBefore {
-				f.add("shell.download_exec")
+				f.add("shell.download_exec", "process.download_exec")
 			}
 		case name == "base64":
 			if hasAny(args, "-d", "--decode", "-D") {
@@ -157,7 +157,7 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 				f.execs = append(f.execs, raw)
 			}
 			if downloadedBefore {
-				f.add("shell.download_exec")
+				f.add("shell.download_exec", "process.download_exec")
 			}
 		}
 	}

@@ -14,12 +14,7 @@ import (
 // score just below its threshold, each with the reason (see models/README.md,
 // "Known weaknesses"). The test still requires them to outscore every benign
 // fixture.
-var knownMisses = map[string]string{
-	"npm-malicious-computed-eval": "import-time eval and child_process behind computed names score 0.9975, under the 0.9990 threshold " +
-		"the model's FPR <= 0.1 % target sets (models/README.md)",
-	"npm-malicious-obfuscated":   "import-time eval of a base64 string scores 0.9958, under the 0.9990 threshold",
-	"npm-malicious-string-array": "an obfuscator-style string-array loader scores 0.9981, under the 0.9990 threshold",
-}
+var knownMisses = map[string]string{}
 
 // knownFalseBlocks are benign fixtures the shipped scanner is known to
 // block, each with the reason. The test logs them instead of failing, and

@@ -21,7 +21,7 @@ import (
 
 // Version identifies the rule set; it is part of the scanner version, so
 // changing a rule invalidates cached reports.
-const Version = "behaviour/1"
+const Version = "behaviour/2"
 
 // Where a file runs, strongest first.
 const (
@@ -126,6 +126,24 @@ var Rules = []Rule{
 		Why:  "code overrides the page's network or wallet APIs and carries crypto-wallet addresses",
 		All:  [][]string{{"browser.hook"}, {"wallet.address"}},
 		Span: span,
+	},
+	{
+		Name: "decoded_exec",
+		Why:  "code that runs at install or import time decodes a hidden string (base64, hex, character codes, a string array) and runs it as code",
+		// The extractor emits eval.decoded only where the argument of
+		// eval/Function/vm/exec folds to a decoded constant: a library's own
+		// eval of generated source, a template or user input is eval.call.
+		Kinds: []string{Install, Import},
+		All:   [][]string{{"eval.decoded"}},
+	},
+	{
+		Name:  "download_exec",
+		Why:   "code that runs at install or import time starts a command line that downloads a script or program and runs it",
+		Kinds: []string{Install, Import},
+		// process.download_exec is the command line of a process call (or an
+		// executed lifecycle script line), not a help text that tells the
+		// user to run "curl ... | sh".
+		All: [][]string{{"process.download_exec"}},
 	},
 	{
 		Name: "hidden_payload",

@@ -38,6 +38,14 @@ func TestEvaluate(t *testing.T) {
 		{"webhook alone", file("lib/notify.js", Other, "net.call url.webhook"), ""},
 		{"webhook far from the secret in a bundle", file("dist/sdk.js", Import, "env.read.all "+strings.Repeat("url fs.read ", 20)+"net.call url.webhook"), ""},
 		{"webhook near the secret after a long library", file("lib.js", Import, strings.Repeat("url fs.read net.call ", 200)+"env.read.secret net.call url.webhook"), "secret_to_collector"},
+		{"decoded string run at import", file("index.js", Import, "string.base64 encoding.call eval.call eval.decoded url"), "decoded_exec"},
+		{"decoded string run at install", file("setup.py", Install, "encoding.call eval.decoded"), "decoded_exec"},
+		{"decoded string run elsewhere: a test or a tool", file("test/x.js", Other, "encoding.call eval.decoded"), ""},
+		{"template compiled at import", file("index.js", Import, "string.base64 encoding.call eval.call"), ""},
+		{"curl | sh started at import", file("index.js", Import, "url shell.script shell.download_exec process.call process.download_exec"), "download_exec"},
+		{"curl | sh started at install", file("install.js", Install, "shell.download_exec fs.read process.call process.download_exec"), "download_exec"},
+		{"curl | sh in a help text", file("cli.js", Import, "shell.download_exec process.call"), ""},
+		{"curl | sh started from a test", file("test/e2e.js", Other, "process.call process.download_exec"), ""},
 		{"config loader reads .npmrc, sends nothing", file("lib/config.js", Import, "sensitive.path fs.read env.read.secret"), ""},
 	}
 	for _, tt := range tests {

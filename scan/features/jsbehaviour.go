@@ -264,6 +264,27 @@ func (a *analysis) jsCallBehaviour(n int32, q string, toks []string, args int32)
 	if has(toks, "process.call") && a.publishArgs(args) {
 		a.emit("publish.self", n)
 	}
+	if has(toks, "process.call") && a.jsDownloadExec(args) {
+		a.emit("process.download_exec", n)
+	}
+}
+
+// jsDownloadExec reports whether the command a process call starts (its
+// first argument folded, plus the folded elements of an argument array:
+// exec('curl … | sh'), spawn('sh', ['-c', 'wget … && ./x'])) downloads a
+// script or program and runs it.
+func (a *analysis) jsDownloadExec(args int32) bool {
+	line, _ := a.jsFoldLoose(a.first(args))
+	if list := a.nth(args, 1); list >= 0 && a.kind(list) == a.k.array {
+		i := 0
+		for c := a.tree.nodes[list].first; c >= 0 && i < 16; c = a.tree.nodes[c].next {
+			if s, ok := a.jsFoldLoose(c); ok {
+				line += " " + s
+			}
+			i++
+		}
+	}
+	return isDownloadExec(line)
 }
 
 // publishArgs reports whether process-call arguments run a package

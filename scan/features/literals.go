@@ -120,6 +120,16 @@ noURL:
 	}
 }
 
+// isDownloadExec reports whether a command line that a process call starts
+// downloads a script or program and runs it (curl … | sh, wget … && ./x,
+// iwr … | iex).
+func isDownloadExec(line string) bool {
+	if len(line) > 16<<10 {
+		line = line[:16<<10]
+	}
+	return line != "" && downloadExecRE.MatchString(strings.ToLower(line))
+}
+
 // shell emits shell.script, shell.download_exec and process.detached for a
 // literal that reads as a shell command line.
 func shell(a emitter, low []byte, n int32) {

@@ -155,6 +155,33 @@ func isPublishCommand(s []byte) bool {
 	return (containsFoldASCII(s, "publish") || containsFoldASCII(s, "upload")) && pyPublishRE.Match(s)
 }
 
+// pyDownloadExec reports whether the command a process call starts (its
+// first argument folded: a string, or a list of strings joined with spaces)
+// downloads a script or program and runs it: os.system('curl … | sh'),
+// subprocess.run(['sh', '-c', 'wget … && ./x']).
+func (a *analysis) pyDownloadExec(args int32) bool {
+	v, ok := a.pyEvalTop(a.first(args))
+	if !ok {
+		return false
+	}
+	switch v.k {
+	case pvStr, pvBytes:
+		return isDownloadExec(string(v.b))
+	case pvList:
+		var line []byte
+		for i, e := range v.l {
+			if i >= 16 {
+				break
+			}
+			if e.k == pvStr || e.k == pvBytes {
+				line = append(append(line, e.b...), ' ')
+			}
+		}
+		return isDownloadExec(string(line))
+	}
+	return false
+}
+
 // pyPublishArgs emits publish.self for a command given as an argument list
 // (["twine", "upload", ...]) at process call n.
 func (a *analysis) pyPublishArgs(args, n int32, mark int) {

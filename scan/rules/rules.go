@@ -31,7 +31,7 @@ import (
 
 // Version identifies this rule set; bump it whenever a rule or weight
 // changes so that cached reports are invalidated.
-const Version = "rules/1"
+const Version = "rules/2"
 
 // Bias is the logit of a package with no evidence (score ≈ 0.018).
 const Bias = -4.0
@@ -288,8 +288,12 @@ func builtin() []Rule {
 				return ev.all["pth.exec"] && anyOf(install(ev), decodingExec...)
 			}},
 		{Name: "download-exec", Weight: 5,
-			Why:   "downloads a file or script and executes it",
-			match: func(ev *evidence) bool { return ev.all["shell.download_exec"] }},
+			Why: "downloads a file or script and executes it",
+			// A command line that a process call starts, or any at install
+			// time; a "curl … | sh" help text in a CLI is neither.
+			match: func(ev *evidence) bool {
+				return ev.all["process.download_exec"] || install(ev)["shell.download_exec"]
+			}},
 		{Name: "eval-decoded", Weight: 5,
 			Why:   "evaluates code produced by decoding or decompressing a string (packed payload)",
 			match: func(ev *evidence) bool { return ev.all["eval.decoded"] }},

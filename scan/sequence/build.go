@@ -94,7 +94,8 @@ func Risk(token string) int {
 		"sensitive.path", "sensitive.browser", "sensitive.wallet", "sensitive.messenger",
 		"url.ip", "url.webhook", "url.paste", "url.tunnel", "url.telegram",
 		"obfuscation.identifiers", "obfuscation.charcodes", "obfuscation.minified",
-		"browser.hook", "wallet.address", "script.inject", "publish.self", "install.binary":
+		"browser.hook", "wallet.address", "script.inject", "publish.self", "install.binary",
+		"process.download_exec":
 		return 10
 	case "net.call", "net.dns", "process.call", "shell.script", "eval.call",
 		"import.dynamic", "install.script", "install.binding_gyp",

@@ -69,13 +69,14 @@ var Tokens = []string{
 	"pth.exec",            // a *.pth line starting with import
 
 	// Added by detection v2 (shared by JS and Python)
-	"browser.hook",       // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request)
-	"wallet.address",     // crypto-wallet address literal, or a regex written to match one
-	"script.inject",      // a remote <script> injected into the page
-	"publish.self",       // package publishing from package code (npm publish, twine upload, gh auth token)
-	"fs.read.nonsource",  // read of a data file (image, font, media, .bin/.dat) by name
-	"install.binary",     // an install script runs a file of the package that is not JS, Python or shell source (scan)
-	"install.unanalysed", // install-time code that could not be parsed (timed out): only lexically analysed, never taken as benign (scan)
+	"browser.hook",          // page network or wallet APIs overridden (window.fetch, XMLHttpRequest.prototype.open/send, ethereum.request)
+	"wallet.address",        // crypto-wallet address literal, or a regex written to match one
+	"script.inject",         // a remote <script> injected into the page
+	"publish.self",          // package publishing from package code (npm publish, twine upload, gh auth token)
+	"fs.read.nonsource",     // read of a data file (image, font, media, .bin/.dat) by name
+	"install.binary",        // an install script runs a file of the package that is not JS, Python or shell source (scan)
+	"install.unanalysed",    // install-time code that could not be parsed (timed out): only lexically analysed, never taken as benign (scan)
+	"process.download_exec", // a process started with a command line that downloads a script or program and runs it (curl … | sh)
 
 	// Phase markers placed by the sequence builder.
 	"[INSTALL]",
