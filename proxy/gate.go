@@ -338,7 +338,24 @@ func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 // report returns the scan report for sha under the current scanner version,
 // scanning (once, bounded by ScanWorkers) when there is none. urgent: a
 // client waits for it (Check), rather than a prefetch (Warm).
+//
+// A scan that ran out of time while a client waits is run once more: it
+// timed out because of the machine's load at that moment (prefetch scans
+// at idle priority, abandoned scans still finishing), and the second run
+// starts at normal priority with its own full timeout. A second timeout is
+// the client's error.
 func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte, urgent bool) (*scan.Report, error) {
+	r, err := g.scanOnce(ctx, a, sha, data, urgent)
+	if err != nil || !urgent || (r.ErrorKind != scan.KindTimeout && r.ErrorKind != scan.KindCanceled) || ctx.Err() != nil {
+		return r, err
+	}
+	g.o.Logger.Info("scan did not finish; scanning again for the waiting client", "ecosystem", a.Ecosystem,
+		"package", a.Name, "version", a.Version, "kind", r.ErrorKind)
+	return g.scanOnce(ctx, a, sha, data, urgent)
+}
+
+// scanOnce is one try of report.
+func (g *Gate) scanOnce(ctx context.Context, a Artifact, sha string, data []byte, urgent bool) (*scan.Report, error) {
 	ver := g.o.Scanner.Version()
 	if r := g.reports.get(sha, ver); r != nil {
 		return r, nil
@@ -368,10 +385,12 @@ func (g *Gate) report(ctx context.Context, a Artifact, sha string, data []byte, 
 				return nil, fmt.Errorf("reading cached blob %s: %w", sha, err)
 			}
 		}
+		// The class is taken once the slot is: only running prefetch
+		// flights are registered, for promoteRunning to find.
+		g.scanQ.acquire(key, urgent)
 		cls, forget := g.scanQ.class(key, urgent)
 		defer forget()
 		sctx = cpuclass.With(sctx, cls)
-		g.scanQ.acquire(key, urgent)
 		t0 := time.Now()
 		r := g.o.Scanner.Scan(sctx, scan.Input{Ecosystem: a.Ecosystem, Name: a.Name, Version: a.Version, Filename: a.Filename, Data: data, SHA256: sha})
 		g.scanQ.release()

@@ -50,21 +50,40 @@ func TestConcurrentRequestsFetchAndScanOnce(t *testing.T) {
 	}
 }
 
-// TestTimedOutScanIsNotStored: a scan that ran out of time refuses the
-// request that waited for it (on_scan_error: block), and the next request
-// scans again rather than being refused from a stored error.
+// TestTimedOutScanIsNotStored: a scan that ran out of time is run once more
+// for the client waiting on it; when that one times out too the request is
+// refused (on_scan_error: block), and the next request scans again rather
+// than being refused from a stored error.
 func TestTimedOutScanIsNotStored(t *testing.T) {
 	h := newHarness(t)
-	h.scanner.timeouts.Store(1)
+	h.scanner.timeouts.Store(2)
 	v := npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "x"}}
 	h.npm.Add("slowpkg", v)
 	code, body := h.get(t, "/npm/slowpkg/-/slowpkg-1.0.0.tgz")
 	if code != http.StatusForbidden || !bytes.Contains(body, []byte("could not be scanned")) {
-		t.Fatalf("first request: %d %s", code, body)
+		t.Fatalf("first request: %d %.200q", code, body)
+	}
+	if got := h.scanner.scans.Load(); got != 2 {
+		t.Errorf("first request scanned %d times, want 2 (one retry)", got)
 	}
 	code, _ = h.get(t, "/npm/slowpkg/-/slowpkg-1.0.0.tgz")
 	if code != http.StatusOK {
 		t.Fatalf("second request: %d, want 200 after a fresh scan", code)
+	}
+	if got := h.scanner.scans.Load(); got != 3 {
+		t.Errorf("scanned %d times, want 3", got)
+	}
+}
+
+// TestTimedOutScanRetriedForClient: one timeout (a loaded machine) costs the
+// waiting client a second scan, not a refusal.
+func TestTimedOutScanRetriedForClient(t *testing.T) {
+	h := newHarness(t)
+	h.scanner.timeouts.Store(1)
+	h.npm.Add("loaded", npmfake.Version{Version: "1.0.0", Files: map[string]string{"index.js": "x"}})
+	code, body := h.get(t, "/npm/loaded/-/loaded-1.0.0.tgz")
+	if code != http.StatusOK {
+		t.Fatalf("request: %d %.200q, want 200 after the retry", code, body)
 	}
 	if got := h.scanner.scans.Load(); got != 2 {
 		t.Errorf("scanned %d times, want 2", got)

@@ -12,6 +12,14 @@ import (
 // a busy machine a wrong guess must not delay what a client is waiting
 // for), and a waiting prefetch scan that a client joins is promoted to the
 // client's rank. Among equals the order is first come, first served.
+//
+// Prefetch scans that already run hold what a client's scan needs: a slot,
+// the extractor's parsers, its parse-bytes budget. At idle CPU priority on a
+// machine the client keeps busy they may not progress at all, and the
+// client's scan would wait behind them until its timeout (priority
+// inversion). So a client's scan arriving moves every running prefetch
+// flight to normal priority (priority inheritance): they finish and free
+// what they hold; prefetch flights started later begin idle again.
 type scanQueue struct {
 	mu         sync.Mutex
 	free       int
@@ -32,8 +40,8 @@ func newScanQueue(slots int) *scanQueue {
 	return &scanQueue{free: slots, waiting: map[string]*scanTicket{}, clients: map[string]int{}, classes: map[string]*cpuclass.Class{}}
 }
 
-// class returns the CPU class a scan flight's work runs in: idle for a
-// prefetch nobody waits for (it only gets CPU time nobody else wants: the
+// class returns the CPU class a scan flight's work runs in, once it holds a
+// slot: idle for a prefetch nobody waits for (it only gets CPU time nobody else wants: the
 // client resolving its tree, moat serving it), nil (normal) when a client
 // waits. join promotes a prefetch flight's class, threads running included;
 // done forgets it.
@@ -54,10 +62,22 @@ func (q *scanQueue) class(key string, urgent bool) (c *cpuclass.Class, done func
 	}
 }
 
+// promoteRunning moves every running prefetch flight to normal priority
+// (q.mu held).
+func (q *scanQueue) promoteRunning() {
+	for k, c := range q.classes {
+		c.Promote()
+		delete(q.classes, k)
+	}
+}
+
 // acquire waits for a slot for the scan flight key; release gives it back.
 func (q *scanQueue) acquire(key string, urgent bool) {
 	q.mu.Lock()
 	urgent = urgent || q.clients[key] > 0
+	if urgent {
+		q.promoteRunning()
+	}
 	if q.free > 0 && len(q.urgent) == 0 && (urgent || len(q.background) == 0) {
 		q.free--
 		q.mu.Unlock()
@@ -80,7 +100,7 @@ func (q *scanQueue) join(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.clients[key]++
-	q.classes[key].Promote()
+	q.promoteRunning()
 	t := q.waiting[key]
 	if t == nil || t.urgent {
 		return

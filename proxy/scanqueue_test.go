@@ -108,3 +108,34 @@ func TestScanQueueClass(t *testing.T) {
 		t.Errorf("new prefetch class idle = %v, want %v", c.IsIdle(), idleAtStart)
 	}
 }
+
+// A client's scan arriving promotes every running prefetch flight (they hold
+// the slots, parsers and parse budget it needs), not only the one it joins;
+// a prefetch flight started afterwards begins idle again.
+func TestScanQueuePromotesRunningPrefetch(t *testing.T) {
+	q := newScanQueue(3)
+	q.acquire("p1", false)
+	c1, done1 := q.class("p1", false)
+	q.acquire("p2", false)
+	c2, done2 := q.class("p2", false)
+	if !c1.IsIdle() {
+		t.Skip("the kernel refuses SCHED_IDLE here: nothing to promote")
+	}
+	q.acquire("client", true)
+	if c1.IsIdle() || c2.IsIdle() {
+		t.Errorf("running prefetch flights still idle after a client's scan arrived: %v %v", c1.IsIdle(), c2.IsIdle())
+	}
+	q.release()
+	done1()
+	q.release()
+	done2()
+	q.acquire("p3", false)
+	c3, done3 := q.class("p3", false)
+	defer done3()
+	if !c3.IsIdle() {
+		t.Error("prefetch flight started after the promotion is not idle")
+	}
+	if len(q.classes) != 1 {
+		t.Errorf("classes %v, want only p3", q.classes)
+	}
+}
