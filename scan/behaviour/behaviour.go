@@ -21,7 +21,7 @@ import (
 
 // Version identifies the rule set; it is part of the scanner version, so
 // changing a rule invalidates cached reports.
-const Version = "behaviour/2"
+const Version = "behaviour/3"
 
 // Where a file runs, strongest first.
 const (
@@ -126,6 +126,16 @@ var Rules = []Rule{
 		Why:  "code overrides the page's network or wallet APIs and carries crypto-wallet addresses",
 		All:  [][]string{{"browser.hook"}, {"wallet.address"}},
 		Span: span,
+	},
+	{
+		Name: "credential_harvest",
+		Why:  "code that runs at import time reads credential files and credential variables, collects host identity and sends data over the network",
+		// Each part alone is an ordinary library (a config loader reads
+		// .npmrc and NPM_TOKEN, a telemetry client sends the host name);
+		// all four within a few statements are a stealer's inventory.
+		Kinds: []string{Import},
+		All:   [][]string{strongSecret, {"env.read.secret", "env.read.all"}, {"os.call"}, send},
+		Span:  span,
 	},
 	{
 		Name: "decoded_exec",
