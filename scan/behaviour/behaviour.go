@@ -21,7 +21,7 @@ import (
 
 // Version identifies the rule set; it is part of the scanner version, so
 // changing a rule invalidates cached reports.
-const Version = "behaviour/3"
+const Version = "behaviour/4"
 
 // Where a file runs, strongest first.
 const (
@@ -58,9 +58,17 @@ type Rule struct {
 	All [][]string
 	// Span, when set, requires all groups within that many consecutive
 	// events of the file (events are in execution order, so this is a few
-	// statements of one code path even in a minified bundle).
+	// statements of one code path even in a minified bundle), and within
+	// spanLines source lines of the window's first event: in a large
+	// bundle, 24 consecutive events can be spread over thousands of lines
+	// of unrelated modules.
 	Span int
 }
+
+// spanLines bounds how far apart, in source lines, the events of a Span
+// rule may be: about one function of a payload. A minified file keeps its
+// code on few lines, where Span alone decides.
+const spanLines = 60
 
 // Token groups the rules are written in.
 var (
@@ -184,19 +192,33 @@ func Evaluate(files []File) []Hit {
 // consecutive events when Span is set), with the first matching event of
 // each group as evidence (in file order).
 func (r Rule) match(evs []sequence.Event) ([]sequence.Event, bool) {
-	if r.Span <= 0 || len(evs) <= r.Span {
+	if r.Span <= 0 {
 		return r.matchAll(evs)
 	}
 	// A shortest window holding every group starts at a matching event.
+	var near []sequence.Event
 	for i := range evs {
 		if !r.anyGroup(evs[i].Token) {
 			continue
 		}
-		if ev, ok := r.matchAll(evs[i:min(i+r.Span, len(evs))]); ok {
+		near = near[:0]
+		for _, e := range evs[i:min(i+r.Span, len(evs))] {
+			if e.File == evs[i].File && abs(e.Line-evs[i].Line) <= spanLines {
+				near = append(near, e)
+			}
+		}
+		if ev, ok := r.matchAll(near); ok {
 			return ev, true
 		}
 	}
 	return nil, false
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func (r Rule) anyGroup(tok string) bool {

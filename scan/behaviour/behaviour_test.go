@@ -15,6 +15,14 @@ func file(path, kind, toks string) File {
 	return f
 }
 
+// spread puts f's events gap lines apart.
+func spread(f File, gap int) File {
+	for i := range f.Events {
+		f.Events[i].Line = 1 + i*gap
+	}
+	return f
+}
+
 func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name string
@@ -41,6 +49,8 @@ func TestEvaluate(t *testing.T) {
 		{"stealer at import", file("index.js", Import, "env.read.secret env.read.secret os.call os.call fs.read sensitive.path fs.read sensitive.path net.call"), "credential_harvest"},
 		{"config loader at import: no host identity", file("index.js", Import, "env.read.secret fs.read sensitive.path net.call"), ""},
 		{"stealer shape in a test file", file("test/x.js", Other, "env.read.secret os.call fs.read sensitive.path net.call"), ""},
+		{"stealer inventory spread over a bundle", spread(file("dist/chunks/config.js", Import, "net.dns os.call env.read.secret sensitive.path"), 400), ""},
+		{"stealer inventory within a function", spread(file("index.js", Import, "env.read.secret os.call sensitive.path net.call"), 15), "credential_harvest"},
 		{"decoded string run at import", file("index.js", Import, "string.base64 encoding.call eval.call eval.decoded url"), "decoded_exec"},
 		{"decoded string run at install", file("setup.py", Install, "encoding.call eval.decoded"), "decoded_exec"},
 		{"decoded string run elsewhere: a test or a tool", file("test/x.js", Other, "encoding.call eval.decoded"), ""},
