@@ -220,7 +220,9 @@ func (a *analysis) jsName(n int32, depth int) string {
 		if a.returnsGlobal(fn, q) {
 			return "globalThis"
 		}
-		if r := rootSeg(q); knownJS[r] && r != "String" && r != "JSON" && r != "Object" {
+		// A call on Function (Function.call.bind(f), Function.prototype.toString.call(x),
+		// Function('…')) returns some other function, not the constructor.
+		if r := rootSeg(q); knownJS[r] && r != "String" && r != "JSON" && r != "Object" && r != "Function" {
 			return r
 		}
 		return ""

@@ -444,3 +444,19 @@ func TestWalletAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionCallBindIsNotEval: `const c = Function.call.bind(toString)`
+// (Babel's helpers) binds c to toString, not to the Function constructor:
+// c(String.fromCharCode(i)) elsewhere in the file is no decoded eval.
+func TestFunctionCallBindIsNotEval(t *testing.T) {
+	src := "function k(c, i) { return c(String.fromCharCode(i)); }\n" +
+		"const c = Function.call.bind(Object.prototype.toString);\n" +
+		"function isRegExp(r) { return c(r) === '[object RegExp]'; }\n" +
+		"module.exports = { k, isRegExp };\n"
+	fe := extract(t, newTestExtractor(t), "index.mjs", src)
+	for _, tok := range []string{"eval.call", "eval.decoded"} {
+		if n := count(tokens(fe), tok); n != 0 {
+			t.Errorf("%s emitted %d times; tokens %v", tok, n, tokens(fe))
+		}
+	}
+}
