@@ -56,6 +56,8 @@ type analysis struct {
 	ctx     context.Context // of the running extraction, for decoded payloads
 	cur     int32
 	depth   int
+	steps   int  // walk calls, for the periodic cancellation check
+	stopped bool // ctx ended during the walk: every walk returns at once
 
 	fileItems  []item // whole-file events, emitted first
 	imports    []string
@@ -112,6 +114,7 @@ func putAnalysis(a *analysis) {
 	a.fileItems = a.fileItems[:0]
 	a.imports = nil // handed to the caller
 	a.cur, a.depth, a.hex0x = 0, 0, 0
+	a.steps, a.stopped = 0, false
 	a.ctx = nil
 	a.jsReset()
 	a.lang, a.k, a.src, a.path = nil, nil, nil, ""
@@ -143,6 +146,9 @@ func (a *analysis) run(ctx context.Context) error {
 			return context.Cause(ctx)
 		}
 		a.walk(c)
+	}
+	if a.stopped {
+		return context.Cause(ctx)
 	}
 	return nil
 }
@@ -435,7 +441,14 @@ func (a *analysis) walk(n int32) {
 	if n < 0 {
 		return
 	}
-	if a.depth >= maxDepth {
+	if a.depth >= maxDepth || a.stopped {
+		return
+	}
+	// A minified bundle is one top-level statement: check for the scan's
+	// end inside the walk too, so that a timed-out scan stops working
+	// instead of holding a parser and a CPU after its caller gave up.
+	if a.steps++; a.steps&4095 == 0 && a.ctx != nil && a.ctx.Err() != nil {
+		a.stopped = true
 		return
 	}
 	if _, ok := a.skip[n]; ok {

@@ -24,7 +24,11 @@ func (a *analysis) isFunctionLike(obj int32, o string) bool {
 	case a.k.funcExpr, a.k.arrowFunc, a.k.genFunc, a.k.class:
 		return true
 	case a.k.call:
-		switch stripGlobal(a.jsName(a.child(obj, a.k.fFunction), 1)) {
+		fn := a.child(obj, a.k.fFunction)
+		if a.kind(fn) != a.k.member || string(a.text(a.child(fn, a.k.fProperty))) != "getPrototypeOf" {
+			return false // (resolving every callee here again would be exponential in chained calls)
+		}
+		switch stripGlobal(a.jsName(fn, 1)) {
 		case "Object.getPrototypeOf", "Reflect.getPrototypeOf":
 			arg := a.first(a.child(obj, a.k.fArguments))
 			for a.kind(arg) == a.k.paren {
@@ -56,11 +60,33 @@ func (a *analysis) returnsGlobal(fn int32, q string) bool {
 	default:
 		return false
 	}
-	if args < 0 || !isFunctionCtor(a.jsName(callee, 1)) {
+	if args < 0 || !a.mayNameFunction(callee) || !isFunctionCtor(a.jsName(callee, 1)) {
 		return false
 	}
 	body, ok := a.jsFold(a.evalCodeArg("Function", args))
 	return ok && strings.TrimRight(strings.TrimSpace(body), "; ") == "return this"
+}
+
+// mayNameFunction is returnsGlobal's cheap syntactic filter: callee is a
+// name, or a member whose last part is "Function" or "constructor". jsName
+// calls returnsGlobal for every call it resolves, and returnsGlobal resolves
+// its callee again: without the filter a chain of calls
+// (a.b().c().d()…) took time exponential in its length.
+func (a *analysis) mayNameFunction(callee int32) bool {
+	for a.kind(callee) == a.k.paren {
+		callee = a.first(callee)
+	}
+	switch a.kind(callee) {
+	case a.k.identifier:
+		return true
+	case a.k.member:
+		p := string(a.text(a.child(callee, a.k.fProperty)))
+		return p == "Function" || p == "constructor"
+	case a.k.subscript:
+		p, ok := a.jsFold(a.child(callee, a.k.fIndex))
+		return ok && (p == "Function" || p == "constructor")
+	}
+	return false
 }
 
 // hookTarget reports whether a resolved assignment target is a page API

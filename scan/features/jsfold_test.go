@@ -2,6 +2,7 @@ package features
 
 import (
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -458,5 +459,33 @@ func TestFunctionCallBindIsNotEval(t *testing.T) {
 		if n := count(tokens(fe), tok); n != 0 {
 			t.Errorf("%s emitted %d times; tokens %v", tok, n, tokens(fe))
 		}
+	}
+}
+
+// TestLongCallChainIsLinear: a chain of calls, curried ones included
+// (x.m(1)(2).n(3)(4)…, as bundles write them), resolves in time linear in its length; it took
+// exponential time once, and a scan never finished.
+func TestLongCallChainIsLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("module.exports = x")
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&b, ".m%d(%d)(%d)", i, i, i)
+	}
+	b.WriteString(";\n")
+	e := newTestExtractor(t)
+	done := make(chan struct{})
+	go func() {
+		extract(t, e, "index.js", b.String())
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a 60-call chain did not finish in 10 s")
+	}
+	// Function('return this')() through a chain still resolves.
+	fe := extract(t, e, "g.js", "Function('return this')().process.mainModule.require('child_process').exec('id');\n")
+	if count(tokens(fe), "process.call") == 0 {
+		t.Errorf("global through Function('return this')(): tokens %v", tokens(fe))
 	}
 }
