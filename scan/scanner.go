@@ -179,7 +179,7 @@ func New(ex Extractor, cl Classifier, opts Options) *Scanner {
 		cl:   cl,
 		opts: opts,
 		log:  opts.Logger,
-		ver: fmt.Sprintf("%s+%s+seq/%dx%d+units/%d@%g+%s+%s+%s", version, ex.Version(),
+		ver: fmt.Sprintf("%s+%s+budget/%d+seq/%dx%d+units/%d@%g+%s+%s+%s", version, ex.Version(), max(opts.ParseBudget, -1),
 			seq.MaxTokens, seq.MaxRepeat, max(opts.MaxUnits, 0), opts.UnitThreshold, opts.Vocab.Version(), behaviour.Version, cl.Version()),
 		lex:      lex,
 		inFlight: inFlight,

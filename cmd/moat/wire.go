@@ -21,7 +21,10 @@ type scannerOptions struct {
 	Classifier string
 	Model      string // model directory; "" = the embedded model
 	ORTLibrary string // libonnxruntime path; "" = search
-	Logger     *slog.Logger
+	// ParseBudget and MaxUnits are scan.Options' (0: the scanner's defaults).
+	ParseBudget int
+	MaxUnits    int
+	Logger      *slog.Logger
 	// OnParse is scan.Options.OnParse (nil: none).
 	OnParse func(srcBytes int) (done func())
 }
@@ -29,11 +32,13 @@ type scannerOptions struct {
 // scannerOptionsFrom takes the scanner settings of a loaded config.
 func scannerOptionsFrom(cfg config.Config, log *slog.Logger) scannerOptions {
 	return scannerOptions{
-		Timeout:    cfg.Scan.Timeout,
-		Classifier: cfg.Scan.Classifier,
-		Model:      cfg.Scan.Model,
-		ORTLibrary: cfg.Scan.ORTLibrary,
-		Logger:     log,
+		Timeout:     cfg.Scan.Timeout,
+		Classifier:  cfg.Scan.Classifier,
+		Model:       cfg.Scan.Model,
+		ORTLibrary:  cfg.Scan.ORTLibrary,
+		ParseBudget: int(cfg.Scan.ParseBudgetBytes),
+		MaxUnits:    cfg.Scan.MaxUnits,
+		Logger:      log,
 	}
 }
 
@@ -50,7 +55,8 @@ func buildScanner(opts scannerOptions) (*scan.Scanner, func() error, error) {
 		return nil, nil, err
 	}
 	ex := features.New(features.Options{Logger: log})
-	s := scan.New(ex, cl, scan.Options{Timeout: opts.Timeout, Logger: log, OnParse: opts.OnParse})
+	s := scan.New(ex, cl, scan.Options{Timeout: opts.Timeout, Logger: log, OnParse: opts.OnParse,
+		ParseBudget: opts.ParseBudget, MaxUnits: opts.MaxUnits})
 	closeAll := func() error {
 		err := ex.Close()
 		if cerr := closeCl(); err == nil {

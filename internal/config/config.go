@@ -117,6 +117,14 @@ type Scan struct {
 	ORTLibrary string `yaml:"ort_library"`
 	// Classifier: "model" (default) or "rules" (the transparent rule layer).
 	Classifier string `yaml:"classifier"`
+	// ParseBudgetBytes caps the source bytes one scan parses with
+	// tree-sitter; the rest of the package's code gets the faster lexical
+	// pass (every byte is still analysed). 0: the scanner's default
+	// (scan.DefaultParseBudget); negative: no cap.
+	ParseBudgetBytes int64 `yaml:"parse_budget_bytes"`
+	// MaxUnits caps the execution units the model scores apart from the
+	// whole package. 0: the scanner's default; negative: none.
+	MaxUnits int `yaml:"max_units"`
 }
 
 // Proxy configures transparent (forward proxy) mode.
