@@ -474,6 +474,23 @@ def cmd_summary(a):
                 rs = [r for r in sn if r["label"] == lab]
                 if rs:
                     w("  " + rate_line(f"snippets ({lab})", rs) + "\n")
+    w("\nwhat decided each flagged row (decided_by: package, unit:KIND, rule:NAME; recall share "
+      "per judge, all rows and validation split):\n")
+    for scope, keep in (("all", lambda r: True), ("validation", lambda r: r["split"] == "val")):
+        for eco in ("npm", "pypi"):
+            for lab in ("malicious", "benign"):
+                rs = [r for r in rows if keep(r) and r["ecosystem"] == eco and r["label"] == lab]
+                flagged = [r for r in rs if r["verdict"] == "malicious"]
+                if not rs or not flagged:
+                    continue
+                by = {}
+                for r in flagged:
+                    d = (r.get("decided_by") or "").split(",")[0].split(" ")[0] or "?"
+                    if d.startswith("unit:"):
+                        d = ":".join(d.split(":")[:2])
+                    by[d] = by.get(d, 0) + 1
+                parts = ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
+                w(f"  {scope:<10} {eco} {lab:<9} n={len(rs):<6} flagged={len(flagged):<6} {parts}\n")
     w("\nerror kinds (all rows):\n")
     kinds = {}
     for r in rows:
