@@ -36,7 +36,7 @@ import threading
 import time
 
 COLUMNS = ["source", "name", "version", "split", "label", "first_seen", "ecosystem", "score",
-           "threshold", "verdict", "error_kind", "duration_ms", "top_findings", "path", "decided_by"]
+           "threshold", "verdict", "error_kind", "duration_ms", "top_findings", "path", "decided_by", "package_score"]
 
 # Corpora: source name (as models/training-set.tsv spells it), ecosystem,
 # label ("note": from the list's note column), list, input (relative to the
@@ -299,7 +299,8 @@ def cmd_scan(a):
                         row.update(score=f"{r.get('score', 0):.6f}", threshold=f"{r.get('threshold', 0):.6f}",
                                    verdict=r.get("verdict", ""), error_kind=r.get("error_kind", ""),
                                    duration_ms=r.get("duration_ms", ""), top_findings=findings_text(r),
-                                   decided_by=decided_by(r))
+                                   decided_by=decided_by(r),
+                                   package_score=f"{r.get('package_score', 0):.6f}")
                         row["name"] = row["name"] or r.get("name", "")
                         row["version"] = row["version"] or r.get("version", "")
                     out.write("\t".join(clean(row.get(c, "")) for c in COLUMNS) + "\n")
@@ -491,6 +492,21 @@ def cmd_summary(a):
                     by[d] = by.get(d, 0) + 1
                 parts = ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
                 w(f"  {scope:<10} {eco} {lab:<9} n={len(rs):<6} flagged={len(flagged):<6} {parts}\n")
+    w("\nbehaviour rules: rows a rule flagged whose package score alone was under the threshold "
+      "(recall the rules add; on benign rows, false blocks they cause):\n")
+    for eco in ("npm", "pypi"):
+        for lab in ("malicious", "benign"):
+            rs = [r for r in rows if r["ecosystem"] == eco and r["label"] == lab and r.get("package_score")]
+            if not rs:
+                continue
+            added = [r for r in rs if r["verdict"] == "malicious" and (r.get("decided_by") or "").startswith("rule:")
+                     and float(r["package_score"] or 0) < float(r["threshold"] or 1)]
+            by = {}
+            for r in added:
+                d = r["decided_by"].split(",")[0].split(" ")[0]
+                by[d] = by.get(d, 0) + 1
+            parts = ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
+            w(f"  {eco} {lab:<9} n={len(rs):<6} added by rules={len(added):<5} {parts}\n")
     w("\nerror kinds (all rows):\n")
     kinds = {}
     for r in rows:

@@ -21,7 +21,7 @@ import (
 
 // Version identifies the rule set; it is part of the scanner version, so
 // changing a rule invalidates cached reports.
-const Version = "behaviour/4"
+const Version = "behaviour/5"
 
 // Where a file runs, strongest first.
 const (
@@ -148,11 +148,13 @@ var Rules = []Rule{
 	{
 		Name: "decoded_exec",
 		Why:  "code that runs at install or import time decodes a hidden string (base64, hex, character codes, a string array) and runs it as code",
-		// The extractor emits eval.decoded only where the argument of
-		// eval/Function/vm/exec folds to a decoded constant: a library's own
-		// eval of generated source, a template or user input is eval.call.
+		// eval.payload: the argument of eval/Function/vm/exec folds, through
+		// decoding, to a constant that reads as code. (eval.decoded, which
+		// the model sees, also marks any decoding call inside the argument:
+		// protractor's new Function(helpers + String.fromCharCode(59) + …),
+		// IPython's completer; too loose to decide alone.)
 		Kinds: []string{Install, Import},
-		All:   [][]string{{"eval.decoded"}},
+		All:   [][]string{{"eval.payload"}},
 	},
 	{
 		Name:  "download_exec",

@@ -106,10 +106,23 @@ func (a *analysis) evalPayload(n, arg int32, decodedSeen bool) {
 	if f.decoded && !decodedSeen {
 		a.emit("eval.decoded", n)
 	}
-	if a.nest >= maxNest || !looksLikeCode(code) {
+	if !looksLikeCode(code) {
+		return
+	}
+	if f.decoded {
+		a.emit("eval.payload", n)
+	}
+	if a.nest >= maxNest {
 		return
 	}
 	a.nestedJS(code, n)
+}
+
+// looksLikePython is looksLikeCode for a Python payload, which may be a
+// bare import statement.
+func looksLikePython(b []byte) bool {
+	s := string(b)
+	return looksLikeCode(s) || strings.HasPrefix(strings.TrimSpace(s), "import ")
 }
 
 // looksLikeCode is a cheap filter before parsing a payload: printable text

@@ -171,12 +171,12 @@ func TestPythonFoldEquivalence(t *testing.T) {
 }
 
 // TestPythonDecodedPayload checks where a decoded payload's events land:
-// at the exec line, after eval.call and eval.decoded.
+// at the exec line, after eval.call, eval.decoded and eval.payload.
 func TestPythonDecodedPayload(t *testing.T) {
 	e := newTestExtractor(t)
 	src := "import base64\n\n\ndef go():\n    exec(base64.b64decode('" + b64s(payload) + "'))\n\ngo()\n"
 	fe := extract(t, e, "pkg/mod.py", src)
-	want := []string{"encoding.import", "string.base64", "encoding.call", "eval.call", "eval.decoded", "process.import", "process.call"}
+	want := []string{"encoding.import", "string.base64", "encoding.call", "eval.call", "eval.decoded", "eval.payload", "process.import", "process.call"}
 	if got := tokens(fe); !slices.Equal(got, want) {
 		t.Fatalf("tokens = %v, want %v:\n%s", got, want, dump(fe))
 	}

@@ -338,6 +338,9 @@ func (a *analysis) pyCall(n int32) {
 		if a.since(mark, "encoding.call", "crypto.call", "obfuscation.charcodes") || (payload && v.dec) {
 			a.emit("eval.decoded", n)
 		}
+		if payload && v.dec && looksLikePython(v.b) {
+			a.emit("eval.payload", n)
+		}
 		if payload {
 			a.pyExpandPayload(v.b, n)
 		}

