@@ -120,6 +120,10 @@ def select(args):
                          "split=holdout"])
             if len(rows) >= args.count:
                 break
+        kept = {os.path.basename(r[3]) for r in rows}
+        for fn in got.values():  # the rest of the last batch
+            if fn not in kept and os.path.exists(os.path.join(args.dir, fn)):
+                os.remove(os.path.join(args.dir, fn))
         print(f"deb_extra: {len(rows)} of {args.count}", file=sys.stderr)
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
