@@ -36,7 +36,7 @@ import threading
 import time
 
 COLUMNS = ["source", "name", "version", "split", "label", "first_seen", "ecosystem", "score",
-           "threshold", "verdict", "error_kind", "duration_ms", "top_findings", "path", "decided_by", "package_score"]
+           "threshold", "verdict", "error_kind", "duration_ms", "top_findings", "path", "decided_by", "package_score", "unit_max"]
 
 # Corpora: source name (as models/training-set.tsv spells it), ecosystem,
 # label ("note": from the list's note column), list, input (relative to the
@@ -235,6 +235,15 @@ def decided_by(rep):
     return rep.get("decided_by", "") or ""
 
 
+def unit_max(rep):
+    """The highest unit score per unit kind: "install=0.12 import=0.99 ..."."""
+    best = {}
+    for u in rep.get("units") or []:
+        k = u.get("kind", "?")
+        best[k] = max(best.get(k, 0.0), float(u.get("score", 0)))
+    return " ".join(f"{k}={v:.6f}" for k, v in sorted(best.items()))
+
+
 def clean(s):
     return str(s).replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
@@ -300,7 +309,8 @@ def cmd_scan(a):
                                    verdict=r.get("verdict", ""), error_kind=r.get("error_kind", ""),
                                    duration_ms=r.get("duration_ms", ""), top_findings=findings_text(r),
                                    decided_by=decided_by(r),
-                                   package_score=f"{r.get('package_score', 0):.6f}")
+                                   package_score=f"{r.get('package_score', 0):.6f}",
+                                   unit_max=unit_max(r))
                         row["name"] = row["name"] or r.get("name", "")
                         row["version"] = row["version"] or r.get("version", "")
                     out.write("\t".join(clean(row.get(c, "")) for c in COLUMNS) + "\n")
@@ -507,6 +517,30 @@ def cmd_summary(a):
                 by[d] = by.get(d, 0) + 1
             parts = ", ".join(f"{k} {v}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
             w(f"  {eco} {lab:<9} n={len(rs):<6} added by rules={len(added):<5} {parts}\n")
+    w("\nunits per kind (validation split and held-out rows; a row counts for a kind when its highest unit "
+      "of that kind reaches the bar; Wilson 95% intervals):\n")
+    sel = [r for r in rows if r["split"] in ("val", "none") and r.get("unit_max") is not None and r["verdict"] != "error"]
+    kinds = sorted({kv.split("=")[0] for r in sel for kv in (r.get("unit_max") or "").split()})
+    bars = sorted({float(r["threshold"]) for r in sel if r.get("threshold")} | {0.9997})
+    for eco in ("npm", "pypi"):
+        for kind in kinds:
+            for bar in bars:
+                parts = []
+                for lab in ("malicious", "benign"):
+                    rs = [r for r in sel if r["ecosystem"] == eco and r["label"] == lab
+                          and r["source"] != "guarddog-npm-snippets"]
+                    if not rs:
+                        continue
+                    hit = 0
+                    for r in rs:
+                        um = dict(kv.split("=") for kv in (r.get("unit_max") or "").split())
+                        if float(um.get(kind, 0)) >= bar:
+                            hit += 1
+                    lo, hi = wilson(hit, len(rs))
+                    name = "recall" if lab == "malicious" else "FPR"
+                    parts.append(f"{lab} {hit}/{len(rs)} {name}={100 * hit / len(rs):.2f}% [{100 * lo:.2f}%, {100 * hi:.2f}%]")
+                if parts:
+                    w(f"  {eco:<4} {kind:<14} >= {bar:<8g} " + "; ".join(parts) + "\n")
     w("\nerror kinds (all rows):\n")
     kinds = {}
     for r in rows:
