@@ -22,7 +22,7 @@ import (
 
 // Version identifies the extraction logic; it is part of the report cache key
 // and changes whenever the events produced for some input change.
-const Version = "features/5"
+const Version = "features/6"
 
 // Defaults for Options.
 const (

@@ -373,6 +373,7 @@ func (a *analysis) pyMethod(fn int32, recv pyVal, p pyArgs, env *pyEnv) (pyVal, 
 			return pyVal{}, false
 		}
 		var out []byte
+		dec := v.dec // joining is no decoding: ''.join(map(chr, …)) is, through chr
 		for i, e := range elems {
 			if e.k != recv.k || len(out)+len(e.b)+len(recv.b) > maxPyValue {
 				return pyVal{}, false
@@ -381,8 +382,9 @@ func (a *analysis) pyMethod(fn int32, recv pyVal, p pyArgs, env *pyEnv) (pyVal, 
 				out = append(out, recv.b...)
 			}
 			out = append(out, e.b...)
+			dec = dec || e.dec
 		}
-		return pyVal{k: recv.k, b: out, dec: true}, true
+		return pyVal{k: recv.k, b: out, dec: dec}, true
 	case "decode", "encode":
 		enc, ok := a.pyArgStr(p, 0, "encoding", env)
 		if !ok {

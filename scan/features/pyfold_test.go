@@ -402,3 +402,23 @@ func FuzzPyDecoders(f *testing.F) {
 		pyFormat(pyString(s, false), []pyVal{pyInt(1, false)}, map[string]pyVal{"a": pyString([]byte("b"), false)})
 	})
 }
+
+// TestJoinIsNotDecoding: str.join of plain strings builds code, it decodes
+// nothing (QuTiP compiles "_ode.set_f_params(" + ",".join(names) + ")");
+// join over chr() output still is a decoding.
+func TestJoinIsNotDecoding(t *testing.T) {
+	e := newTestExtractor(t)
+	plain := "def f(_ode):\n    names = []\n    names.append('a')\n    s = ','.join(names)\n" +
+		"    code = compile('_ode.set_f_params(' + s + ')', '<string>', 'exec')\n    exec(code, locals())\n"
+	fe := extract(t, e, "pkg/br.py", plain)
+	for _, tok := range []string{"eval.decoded", "eval.payload"} {
+		if count(tokens(fe), tok) != 0 {
+			t.Errorf("plain join: %s in %v", tok, tokens(fe))
+		}
+	}
+	chrs := "exec(''.join(map(chr, [105, 109, 112, 111, 114, 116, 32, 111, 115])))\n"
+	fe = extract(t, e, "pkg/x.py", chrs)
+	if count(tokens(fe), "eval.payload") == 0 {
+		t.Errorf("join of chr(): no eval.payload in %v", tokens(fe))
+	}
+}
