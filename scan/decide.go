@@ -10,9 +10,6 @@ import (
 	"github.com/moatproject/moat/scan/sequence"
 )
 
-// maxBatch bounds the sequences scored in one model call.
-const maxBatch = 8
-
 // ruleScore is the score of a report a behaviour rule decided: the rules
 // fire only on combinations measured never to occur in the benign corpora.
 const ruleScore = 1.0
@@ -86,22 +83,11 @@ func (s *Scanner) modelInput(tokens []string) []string {
 // scoreAll scores sequences in one batch when the classifier can.
 func (s *Scanner) scoreAll(ctx context.Context, batch [][]string) ([]float64, error) {
 	if bs, ok := s.cl.(BatchScorer); ok && len(batch) > 1 {
-		// In chunks: the model's attention holds batch x heads x len x len
-		// floats at once, about 200 MB for 49 sequences of 512 tokens,
-		// which set moat serve's peak memory.
-		scores := make([]float64, 0, len(batch))
-		for i := 0; i < len(batch); i += maxBatch {
-			chunk := batch[i:min(i+maxBatch, len(batch))]
-			sc, err := bs.ScoreBatch(ctx, chunk)
-			if err == nil && len(sc) != len(chunk) {
-				err = fmt.Errorf("batch of %d returned %d scores", len(chunk), len(sc))
-			}
-			if err != nil {
-				return nil, err
-			}
-			scores = append(scores, sc...)
+		scores, err := bs.ScoreBatch(ctx, batch)
+		if err == nil && len(scores) != len(batch) {
+			err = fmt.Errorf("batch of %d returned %d scores", len(batch), len(scores))
 		}
-		return scores, nil
+		return scores, err
 	}
 	scores := make([]float64, len(batch))
 	for i, b := range batch {
