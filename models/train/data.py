@@ -6,6 +6,7 @@ import os
 import re
 
 from model import SPECIALS
+from reserved import load_reserved, norm_name as _norm  # noqa: F401 (load_reserved: data.load_reserved)
 
 PHASES = ["[INSTALL]", "[IMPORT]", "[OTHER]"]
 
@@ -22,28 +23,6 @@ process.detached shell.script shell.download_exec eval.call eval.decoded
 import.dynamic persistence file.truncated install.script install.node_eval
 install.binding_gyp setup.py setup.cmdclass setup.install_class pth.exec
 """.split()
-
-
-def _norm(eco, name):
-    """Names as the reserved list compares them: PyPI per PEP 503, npm
-    lower-cased."""
-    name = (name or "").strip().lower()
-    if eco == "pypi":
-        name = re.sub(r"[-_.]+", "-", name)
-    return name
-
-
-def load_reserved(path):
-    """Reads reserved-for-evaluation.tsv (ecosystem, name, ...; a header
-    line) into a set of (ecosystem, normalised name)."""
-    out = set()
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f):
-            cols = line.rstrip("\n").split("\t")
-            if n == 0 and cols[:2] == ["ecosystem", "name"] or len(cols) < 2:
-                continue
-            out.add((cols[0].strip().lower(), _norm(cols[0].strip().lower(), cols[1])))
-    return out
 
 
 def drop_reserved(records, reserved):

@@ -30,24 +30,11 @@ import subprocess
 import sys
 import tempfile
 
+from reserved import DEFAULT_PATH as RESERVED, norm_name, reserved_in
+
 HEADER = ["ecosystem", "package", "version", "relative_path", "sha256", "bytes", "source",
           "extra1", "extra2"]
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def pep503(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def reserved_pypi(path):
-    out = set()
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                p = line.rstrip("\n").split("\t")
-                if len(p) >= 2 and p[0] == "pypi":
-                    out.add(pep503(p[1]))
-    return out
 
 
 def candidate(name):
@@ -84,16 +71,16 @@ def select(args):
     have = set()
     with open(args.shared) as f:
         for r in csv.DictReader(f, delimiter="\t"):
-            have.add(pep503(r["package"]))
+            have.add(norm_name("pypi", r["package"]))
             src = r.get("source", "")
             if ":" in src:
                 have.add(src.split(":", 1)[1].split("=", 1)[0])
-    reserved = reserved_pypi(args.reserved)
+    reserved = reserved_in(args.reserved, "pypi")
     names = subprocess.run(["apt-cache", "pkgnames", "python3-"], capture_output=True, text=True,
                            check=True).stdout.split()
     pool = []
     for n in sorted(set(names)):
-        short = pep503(n.removeprefix("python3-"))
+        short = norm_name("pypi", n.removeprefix("python3-"))
         if not candidate(n) or n in have or short in have or short in reserved:
             continue
         pool.append(n)
@@ -137,20 +124,18 @@ def fetch(args):
     with open(args.list) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     os.makedirs(args.dir, exist_ok=True)
-    missing = [r for r in rows if not (os.path.exists(os.path.join(args.dir, os.path.basename(r["relative_path"])))
-                                       and sha256_of(os.path.join(args.dir, os.path.basename(r["relative_path"])))
-                                       == r["sha256"])]
-    for i in range(0, len(missing), 50):
-        batch = missing[i:i + 50]
-        download([r["source"].split(":", 1)[1] for r in batch], args.dir)
-    ok = 0
-    for r in rows:
+
+    def present(r):
         p = os.path.join(args.dir, os.path.basename(r["relative_path"]))
-        if os.path.exists(p) and sha256_of(p) == r["sha256"]:
-            ok += 1
-        else:
-            print(f"deb_extra: missing or changed: {r['source']}", file=sys.stderr)
-    print(f"deb_extra: {ok} of {len(rows)} packages in {args.dir}", file=sys.stderr)
+        return os.path.exists(p) and sha256_of(p) == r["sha256"]
+
+    missing = [r for r in rows if not present(r)]
+    for i in range(0, len(missing), 50):
+        download([r["source"].split(":", 1)[1] for r in missing[i:i + 50]], args.dir)
+    bad = [r for r in missing if not present(r)]  # only the downloaded ones are hashed again
+    for r in bad:
+        print(f"deb_extra: missing or changed: {r['source']}", file=sys.stderr)
+    print(f"deb_extra: {len(rows) - len(bad)} of {len(rows)} packages in {args.dir}", file=sys.stderr)
 
 
 def main():
@@ -158,7 +143,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("select")
     s.add_argument("--shared", default=os.path.join(HERE, "../../../shared/data/benign/debian-python.tsv"))
-    s.add_argument("--reserved", default=os.path.join(HERE, "../../../shared/data/reserved-for-evaluation.tsv"))
+    s.add_argument("--reserved", default=RESERVED)
     s.add_argument("--salt", default="moat-deb-holdout-1")
     s.add_argument("--count", type=int, default=1100)
     s.add_argument("--max-bytes", type=int, default=16 << 20)

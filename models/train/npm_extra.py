@@ -39,6 +39,8 @@ import subprocess
 import sys
 import urllib.request
 
+from reserved import DEFAULT_PATH as RESERVED, reserved_in
+
 SALT = b"moat-npm-extra-1"
 HEADER = ["ecosystem", "package", "version", "relative_path", "sha256", "bytes", "source",
           "extra1", "extra2"]
@@ -67,25 +69,13 @@ def download(url, max_bytes):
     return data
 
 
-def reserved_npm(path):
-    """Lower-cased npm names in the reserved-for-evaluation list (empty if absent)."""
-    out = set()
-    if path and os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                p = line.rstrip("\n").split("\t")
-                if len(p) >= 2 and p[0] == "npm":
-                    out.add(p[1].lower())
-    return out
-
-
 def select(args):
     have = set()
     for lst in [args.shared] + args.exclude:
         with open(lst) as f:
             for r in csv.DictReader(f, delimiter="\t"):
                 have.add(r["package"])
-    have |= reserved_npm(args.reserved)
+    have |= reserved_in(args.reserved, "npm")
     salt = args.salt.encode()
     tiers = {"top": [], "mid": [], "low": []}
     with open(args.list) as f:
@@ -177,8 +167,7 @@ def main():
     s.add_argument("--dir", required=True, help="where the downloaded tarballs go")
     s.add_argument("--exclude", action="append", default=[],
                    help="another package list (TSV with a package column) whose names are skipped; repeatable")
-    s.add_argument("--reserved", default=os.path.join(os.path.dirname(__file__),
-                                                      "../../../shared/data/reserved-for-evaluation.tsv"),
+    s.add_argument("--reserved", default=RESERVED,
                    help="names never picked (the reserved-for-evaluation list)")
     s.add_argument("--salt", default=SALT.decode(), help="salt of the hash that orders each tier")
     s.add_argument("--source", default="npm-registry-extra", help="source column of the rows written")
