@@ -11,6 +11,18 @@ build_moat() {
 	export MOAT_ORT_LIB="$root/lib/libonnxruntime.so.1"
 }
 
+# use_moat [BIN]: $work/moat is BIN when given (a build to measure, e.g. an
+# older model), else a build of this checkout; prints which.
+use_moat() {
+	if [ -n "${1:-}" ]; then
+		cp "$1" "$work/moat"
+		export MOAT_ORT_LIB=${MOAT_ORT_LIB:-$root/lib/libonnxruntime.so.1}
+	else
+		build_moat
+	fi
+	echo "moat: $("$work/moat" version 2>/dev/null | head -1 || true) (commit $(git -C "$root" rev-parse --short HEAD))"
+}
+
 # write_app DIR: the realistic app bench/npm-install.sh installs.
 write_app() {
 	mkdir -p "$1"

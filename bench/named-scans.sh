@@ -29,13 +29,7 @@ PACKAGES=(
 	node-fetch-native@1.6.7 next@16.5.0 prisma@7.10.1 @prisma/client@7.10.1 typescript@5.9.3
 )
 
-if [ -n "$bin" ]; then
-	cp "$bin" "$work/moat"
-	export MOAT_ORT_LIB=${MOAT_ORT_LIB:-$root/lib/libonnxruntime.so.1}
-else
-	build_moat
-fi
-echo "moat: $("$work/moat" version 2>/dev/null | head -1 || true) (commit $(git rev-parse --short HEAD))"
+use_moat "$bin"
 echo "machine: $(machine)"
 reg=$(npm config get registry)
 reg=${reg%/}

@@ -61,13 +61,7 @@ is_reserved() {
 	[ -f "$reserved" ] && awk -F'\t' -v n="$1" '$1=="npm" && tolower($2)==tolower(n) {f=1} END {exit !f}' "$reserved"
 }
 
-if [ -n "$bin" ]; then
-	cp "$bin" "$work/moat"
-	export MOAT_ORT_LIB=${MOAT_ORT_LIB:-$root/lib/libonnxruntime.so.1}
-else
-	build_moat
-fi
-echo "moat: $("$work/moat" version 2>/dev/null | head -1 || true) (commit $(git rev-parse --short HEAD))"
+use_moat "$bin"
 echo "machine: $(machine)"
 
 data="$work/data"

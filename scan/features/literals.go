@@ -91,20 +91,17 @@ func classifyLiteral(a emitter, lower *[]byte, s, raw []byte, n int32) {
 // urls emits url, url.ip and the host-class tokens.
 func urls(a emitter, s, low []byte, n int32) {
 	hasURL := false
-	if !bytes.Contains(low, []byte("://")) {
-		// urlRE needs a scheme separator; skip the regexp for the many
-		// literals without one.
-		goto noURL
-	}
-	for _, m := range urlRE.FindAllSubmatchIndex(low, 4) {
-		hasURL = true
-		host := string(s[m[2]:m[3]])
-		if isRawIP(host) {
-			a.emit("url.ip", n)
-			break
+	// urlRE needs a scheme separator: skip the regexp for the many
+	// literals without one.
+	if bytes.Contains(low, []byte("://")) {
+		for _, m := range urlRE.FindAllSubmatchIndex(low, 4) {
+			hasURL = true
+			if isRawIP(string(s[m[2]:m[3]])) {
+				a.emit("url.ip", n)
+				break
+			}
 		}
 	}
-noURL:
 	if hasURL {
 		a.emit("url", n)
 	} else if isRawIP(string(bytes.TrimSpace(s))) {
