@@ -39,6 +39,10 @@ func analyzeShell(cmd string) shellFacts {
 
 func (f *shellFacts) add(toks ...string) { f.tokens = append(f.tokens, toks...) }
 
+// downloadExec records a command line that runs what it downloaded: the
+// literal's token and, since the line is executed, the process's.
+func (f *shellFacts) downloadExec() { f.add("shell.download_exec", "process.download_exec") }
+
 func (f *shellFacts) analyze(cmd string, depth int) {
 	if depth > maxShellDepth {
 		return
@@ -101,14 +105,14 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 			fetched = true
 			for _, next := range cmds[i+1:] {
 				if n, _, _ := commandName(next, nil); shells[n] || interpreters[n] {
-					f.add("shell.download_exec", "process.download_exec")
+					f.downloadExec()
 					break
 				}
 			}
 		case shells[name]:
 			f.add("shell.script", "process.call")
 			if downloadedBefore && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-				f.add("shell.download_exec", "process.download_exec")
+				f.downloadExec()
 			}
 			for j, a := range args {
 				if a == "-c" && j+1 < len(args) {
@@ -131,7 +135,7 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 		case name == "chmod":
 			f.add("shell.script")
 			if downloadedBefore {
-				f.add("shell.download_exec", "process.download_exec")
+				f.downloadExec()
 			}
 		case name == "base64":
 			if hasAny(args, "-d", "--decode", "-D") {
@@ -157,7 +161,7 @@ func (f *shellFacts) pipeline(cmds [][]string, depth int, downloadedBefore bool)
 				f.execs = append(f.execs, raw)
 			}
 			if downloadedBefore {
-				f.add("shell.download_exec", "process.download_exec")
+				f.downloadExec()
 			}
 		}
 	}

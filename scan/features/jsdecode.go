@@ -118,13 +118,6 @@ func (a *analysis) evalPayload(n, arg int32, decodedSeen bool) {
 	a.nestedJS(code, n)
 }
 
-// looksLikePython is looksLikeCode for a Python payload, which may be a
-// bare import statement.
-func looksLikePython(b []byte) bool {
-	s := string(b)
-	return looksLikeCode(s) || strings.HasPrefix(strings.TrimSpace(s), "import ")
-}
-
 // looksLikeCode is a cheap filter before parsing a payload: printable text
 // with some punctuation of code.
 func looksLikeCode(s string) bool {

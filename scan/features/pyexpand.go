@@ -155,6 +155,13 @@ func isPublishCommand(s []byte) bool {
 	return (containsFoldASCII(s, "publish") || containsFoldASCII(s, "upload")) && pyPublishRE.Match(s)
 }
 
+// looksLikePython is looksLikeCode for a Python payload, which may be a
+// bare import statement.
+func looksLikePython(b []byte) bool {
+	s := string(b)
+	return looksLikeCode(s) || strings.HasPrefix(strings.TrimSpace(s), "import ")
+}
+
 // pyDownloadExec reports whether the command a process call starts (its
 // first argument folded: a string, or a list of strings joined with spaces)
 // downloads a script or program and runs it: os.system('curl … | sh'),
